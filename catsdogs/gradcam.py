@@ -1,0 +1,81 @@
+"""Grad-CAM: which regions of a photo pushed the model towards its answer.
+
+Grad-CAM (Selvaraju et al., 2017) takes the feature maps of the last convolutional block,
+weights each map by how much the class score changes when that map changes (the average
+gradient), adds them up and keeps the positive part. The result is a coarse heatmap that is
+resized to the photo.
+
+The keras-io recipe builds ``keras.Model(model.inputs, [layer.output, model.output])``,
+which fails on a ``Sequential`` model loaded in Keras 3 (its ``inputs``/``output`` are not
+defined the way a functional model's are). Here we call the layers one after the other under
+a ``GradientTape`` instead, which works for any ``Sequential`` model, and for models with a
+nested feature extractor (such as a pretrained base) by pointing ``layer_name`` at it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def last_conv_block_index(model) -> int:
+    """Index of the last layer before ``Flatten``/global pooling whose output is a feature map.
+
+    Pooling and dropout layers are skipped: the last block's activations, before pooling,
+    are the finest map that still feeds the classifier.
+    """
+    import keras
+
+    skip = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D, keras.layers.Dropout)
+    candidate = None
+    for index, layer in enumerate(model.layers):
+        if isinstance(layer, (keras.layers.Flatten, keras.layers.GlobalAveragePooling2D,
+                              keras.layers.GlobalMaxPooling2D)):
+            break
+        shape = getattr(layer, "output", None)
+        rank = len(shape.shape) if shape is not None else 0
+        if rank == 4 and not isinstance(layer, skip):
+            candidate = index
+    if candidate is None:
+        raise ValueError("no convolutional feature map found before the classifier")
+    return candidate
+
+
+def gradcam(model, image: np.ndarray, layer_index: int | None = None, class_index: int | None = None) -> np.ndarray:
+    """Heatmap in [0, 1] with the image's height and width.
+
+    ``image`` is one preprocessed image ``(height, width, 3)``. ``class_index`` picks the
+    class to explain for a single sigmoid output (1: the output itself, 0: one minus it);
+    by default the predicted class.
+    """
+    import tensorflow as tf
+
+    if layer_index is None:
+        layer_index = last_conv_block_index(model)
+    inputs = tf.convert_to_tensor(image[np.newaxis], dtype=tf.float32)
+    with tf.GradientTape() as tape:
+        x = inputs
+        features = None
+        for index, layer in enumerate(model.layers):
+            x = layer(x, training=False)
+            if index == layer_index:
+                features = x
+                tape.watch(features)
+        probability = x[:, 0]
+        if class_index is None:
+            class_index = int(probability[0] >= 0.5)
+        score = probability if class_index == 1 else 1.0 - probability
+    gradients = tape.gradient(score, features)
+    weights = tf.reduce_mean(gradients, axis=(1, 2), keepdims=True)  # one weight per feature map
+    cam = tf.nn.relu(tf.reduce_sum(weights * features, axis=-1))[0]
+    peak = float(tf.reduce_max(cam))
+    cam = cam / peak if peak > 0 else cam
+    heatmap = tf.image.resize(cam[..., tf.newaxis], image.shape[:2], method="bilinear")[..., 0]
+    return np.clip(heatmap.numpy(), 0.0, 1.0)
+
+
+def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4) -> np.ndarray:
+    """The heatmap in the 'jet' colours blended over an image with values in [0, 1]."""
+    from matplotlib import colormaps
+
+    coloured = colormaps["jet"](heatmap)[..., :3]
+    return np.clip((1 - alpha) * image + alpha * coloured, 0.0, 1.0)

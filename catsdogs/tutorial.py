@@ -1,0 +1,124 @@
+"""Run the tutorial's notebooks in order with papermill.
+
+    python -m catsdogs.tutorial                 # every notebook, in place, default parameters
+    python -m catsdogs.tutorial --quick --workdir /tmp/run --output-dir /tmp/run/notebooks
+
+Each notebook is executed into a temporary file that replaces the original only when the
+whole notebook succeeded, so a failure never leaves a half-executed notebook behind. The
+time each notebook took is printed and saved to ``results/run_times.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import artifacts, paths
+from .data import DATA_ENV, is_url
+
+NOTEBOOK_DIR = paths.REPO_ROOT / "notebooks"
+
+#: Parameters for a fast smoke run on small data (tests, a first try on a slow machine).
+QUICK_PARAMETERS = {
+    "01_data": {"image_size": 64, "batch_size": 8},
+    "03_training": {"epochs": 1},
+}
+
+
+def notebooks() -> list[Path]:
+    """The tutorial's notebooks, in order: every ``NN_name.ipynb`` in notebooks/."""
+    return sorted(p for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def parameters_for(notebook: Path, quick: bool, workdir: str | None, extra: dict) -> dict:
+    params: dict = {}
+    if workdir:
+        params["workdir"] = workdir
+    if quick:
+        params.update(QUICK_PARAMETERS.get(notebook.stem, {}))
+    for key, value in extra.items():
+        name, _, param = key.rpartition(".")
+        if not name or name == notebook.stem:
+            params[param] = value
+    return params
+
+
+def run_notebook(notebook: Path, output: Path, params: dict, timeout: int | None = None) -> float:
+    """Execute one notebook; ``output`` is written only if every cell succeeds."""
+    import papermill
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + output.stem + ".", suffix=".ipynb", dir=output.parent)
+    os.close(fd)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(notebook),
+            tmp,
+            parameters=params,
+            cwd=str(notebook.parent),
+            kernel_name="python3",
+            progress_bar=False,
+            execution_timeout=timeout,
+        )
+        os.replace(tmp, output)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return time.perf_counter() - start
+
+
+def _parse_value(text: str):
+    import json
+
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m catsdogs.tutorial", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small images and one epoch: a smoke run")
+    parser.add_argument("--workdir", help="write data, models, figures and results here (default: the repository)")
+    parser.add_argument("--output-dir", help="write executed notebooks here (default: in place)")
+    parser.add_argument("--only", nargs="*", help="run only these notebooks (name prefixes such as 01 03)")
+    parser.add_argument(
+        "-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+        help="set a parameter, e.g. -p epochs 5 or -p 03_training.epochs 5 (values are JSON or text)",
+    )
+    args = parser.parse_args(argv)
+    # The kernels run in notebooks/: make paths given relative to where this command runs absolute.
+    source = os.environ.get(DATA_ENV)
+    if source and not is_url(source) and Path(source).expanduser().exists():
+        os.environ[DATA_ENV] = str(Path(source).expanduser().resolve())
+    if args.workdir:
+        args.workdir = str(Path(args.workdir).expanduser().resolve())
+    extra = {name: _parse_value(value) for name, value in args.param}
+
+    selected = [nb for nb in notebooks() if not args.only or any(nb.stem.startswith(o) for o in args.only)]
+    ws = paths.workspace(args.workdir)
+    times = {}
+    for notebook in selected:
+        output = Path(args.output_dir) / notebook.name if args.output_dir else notebook
+        params = parameters_for(notebook, args.quick, args.workdir, extra)
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "workdir")
+        print(f"▶ {notebook.name}" + (f" ({shown})" if shown else ""), flush=True)
+        try:
+            seconds = run_notebook(notebook, output, params)
+        except Exception as error:  # papermill raises PapermillExecutionError with the cell's traceback
+            print(f"✗ {notebook.name} failed; it was left unchanged.\n{error}", file=sys.stderr)
+            return 1
+        times[notebook.name] = round(seconds, 1)
+        print(f"  done in {seconds / 60:.1f} min", flush=True)
+    if not args.quick and not args.only:
+        artifacts.save_json(ws.results / "run_times.json", {"seconds": times})
+    print("All notebooks ran: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Grad-CAM on a Sequential model loaded from disk (the case the keras-io recipe breaks on)."""
+
+import numpy as np
+import pytest
+
+from catsdogs import artifacts, gradcam
+from catsdogs.images import load_for_model
+
+
+@pytest.fixture(scope="module")
+def model(tiny_workspace):
+    return artifacts.load_model(tiny_workspace.models / "best.keras")
+
+
+def test_last_conv_block_is_the_activation_before_pooling(model):
+    index = gradcam.last_conv_block_index(model)
+    assert type(model.layers[index]).__name__ == "Conv2D"  # the second block: Conv2D(relu) then pooling
+    assert type(model.layers[index + 1]).__name__ == "MaxPooling2D"
+
+
+def test_heatmap_has_the_image_size_values_in_0_1_and_is_not_constant(model, tiny_workspace):
+    for photo in sorted((tiny_workspace.root / "photos").iterdir()):
+        image = load_for_model(photo, (48, 48))
+        heatmap = gradcam.gradcam(model, image)
+        assert heatmap.shape == (48, 48)
+        assert heatmap.min() >= 0.0 and heatmap.max() <= 1.0
+        assert heatmap.std() > 0.01, f"constant heatmap for {photo.name}"
+
+
+def test_both_classes_can_be_explained(model, tiny_workspace):
+    image = load_for_model(sorted((tiny_workspace.root / "photos").iterdir())[0], (48, 48))
+    for_dog = gradcam.gradcam(model, image, class_index=1)
+    for_cat = gradcam.gradcam(model, image, class_index=0)
+    assert not np.allclose(for_dog, for_cat)
+
+
+def test_overlay_keeps_the_image_shape_and_range(model, tiny_workspace):
+    image = load_for_model(sorted((tiny_workspace.root / "photos").iterdir())[0], (48, 48))
+    blended = gradcam.overlay(image, gradcam.gradcam(model, image))
+    assert blended.shape == (48, 48, 3) and 0.0 <= blended.min() and blended.max() <= 1.0

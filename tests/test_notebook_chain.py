@@ -1,0 +1,86 @@
+"""The whole notebook chain, executed in order with papermill on a small generated image set.
+
+Quick settings (64×64 images, one epoch) keep it to a couple of minutes. The notebooks write
+into a temporary workspace; the committed notebooks and outputs are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from catsdogs import tutorial
+
+from .conftest import make_image_set, zip_folder
+
+pytestmark = pytest.mark.slow
+
+
+def _outputs(notebook) -> str:
+    texts = []
+    for cell in json.loads(notebook.read_text())["cells"]:
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                texts.append("".join(out["text"]))
+            texts.append("".join(out.get("data", {}).get("text/plain", "")))
+    return "\n".join(texts)
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory):
+    root = tmp_path_factory.mktemp("chain")
+    archive = zip_folder(make_image_set(root / "source", train=16, validation=8, size=80),
+                         root / "cats_and_dogs_filtered.zip")
+    work, executed = root / "work", root / "executed"
+    code = tutorial.main(["--quick", "--workdir", str(work), "--output-dir", str(executed),
+                          "-p", "01_data.data_source", str(archive)])
+    assert code == 0, "the notebook chain failed (see the output above)"
+    return work, executed
+
+
+def test_every_notebook_ran_and_the_committed_ones_were_not_touched(chain):
+    work, executed = chain
+    names = [nb.name for nb in tutorial.notebooks()]
+    assert names == ["01_data.ipynb", "02_model.ipynb", "03_training.ipynb", "04_evaluation.ipynb",
+                     "05_prediction.ipynb"]
+    assert sorted(p.name for p in executed.glob("*.ipynb")) == names
+    assert not (work / "notebooks").exists()
+
+
+def test_each_notebook_leaves_what_the_next_one_needs(chain):
+    work, _ = chain
+    config = json.loads((work / "models" / "data_config.json").read_text())
+    assert config["class_indices"] == {"cats": 0, "dogs": 1}
+    assert config["image_size"] == [64, 64] and config["train_dir"] == "data/cats_and_dogs_filtered/train"
+    for model in ("untrained.keras", "best.keras", "final.keras"):
+        assert (work / "models" / model).stat().st_size > 0
+    history = json.loads((work / "results" / "history.json").read_text())
+    assert len(history["epochs"]) == 1 and 0 <= history["summary"]["best_val_accuracy"] <= 1
+    metrics = json.loads((work / "results" / "metrics.json").read_text())
+    assert metrics["n"] == 16 and sum(map(sum, metrics["confusion_matrix"])) == 16
+    assert 0 <= metrics["roc_auc"] <= 1
+    figures = {p.stem for p in (work / "figures").glob("*.png")}
+    assert figures >= {"class_balance", "sample_images", "augmentation_examples", "training_curves",
+                       "confusion_matrix", "roc_pr_curves", "mistakes_gallery", "uncertain_gallery",
+                       "prediction_grid", "gradcam_examples"} - ({"mistakes_gallery"} if metrics["accuracy"] == 1 else set())
+
+
+def test_prediction_notebook_outputs_a_label_and_a_probability(chain):
+    _, executed = chain
+    text = _outputs(executed / "05_prediction.ipynb")
+    assert "Prediction: cats" in text or "Prediction: dogs" in text
+    assert "Output: 0." in text or "Output: 1.000" in text
+
+
+def test_executed_notebooks_are_clean(chain):
+    """No errors, no stderr, no TensorFlow log lines in any output."""
+    _, executed = chain
+    for notebook in sorted(executed.glob("*.ipynb")):
+        for index, cell in enumerate(json.loads(notebook.read_text())["cells"]):
+            for out in cell.get("outputs", []):
+                where = f"{notebook.name}, cell {index}"
+                assert out["output_type"] != "error", where
+                assert out.get("name") != "stderr", f"{where} wrote to stderr: {''.join(out.get('text', ''))[:300]}"
+                text = "".join(out.get("text", ""))
+                assert "I0000" not in text and "W0000" not in text, where
