@@ -28,12 +28,20 @@ class MissingArtifactError(FileNotFoundError):
     """An input a notebook needs has not been made yet; the message names the notebook."""
 
 
+def readable_by_all(path: str | os.PathLike) -> None:
+    """Give a file made by ``tempfile.mkstemp`` (mode 0600) the usual permissions of a new file."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        readable_by_all(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

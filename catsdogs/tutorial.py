@@ -65,6 +65,7 @@ def run_notebook(notebook: Path, output: Path, params: dict, timeout: int | None
             progress_bar=False,
             execution_timeout=timeout,
         )
+        artifacts.readable_by_all(tmp)
         os.replace(tmp, output)
     finally:
         Path(tmp).unlink(missing_ok=True)
