@@ -60,13 +60,10 @@ PREVIEW_SIZE = 448
 #: Room for the multipart boundaries and headers around the file in a request body.
 MULTIPART_OVERHEAD = 64 * 1024
 TRAINING_NOTEBOOK = "03_training.ipynb"
-PREDICTION_NOTEBOOK = "05_prediction.ipynb"
 STATIC = Path(__file__).resolve().parent / "static"
 CURL_EXAMPLE = "curl -F file=@photo.jpg http://127.0.0.1:8000/api/predict"
-FILE_DESCRIPTION = f"One photo: {FORMATS_TEXT}, at most 10 MB and {MAX_PIXELS / 1e6:g} megapixels."
-
-
 MB = 1024 * 1024
+FILE_DESCRIPTION = f"One photo: {FORMATS_TEXT}, at most {MAX_UPLOAD_BYTES / MB:g} MB and {MAX_PIXELS / 1e6:g} megapixels."
 
 
 def limit_text(limit: int) -> str:
@@ -98,15 +95,18 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    """ASGI middleware: refuse request bodies over ``max_bytes`` before they are read in full.
+    """ASGI middleware: refuse a request body too large for a ``max_file_bytes`` upload before reading it.
 
-    A declared ``Content-Length`` over the limit is answered at once; a body without one
-    (chunked) is counted as it arrives and cut off when it passes the limit.
+    The body may be ``MULTIPART_OVERHEAD`` larger than the file, for the form's boundaries and
+    headers; the exact file size is checked once the form is parsed. A declared
+    ``Content-Length`` over the limit is answered at once; a body without one (chunked) is
+    counted as it arrives and cut off when it passes the limit.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_file_bytes: int):
         self.app = app
-        self.max_bytes = max_bytes
+        self.max_file_bytes = max_file_bytes
+        self.max_bytes = max_file_bytes + MULTIPART_OVERHEAD
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -115,7 +115,7 @@ class BodyLimit:
         headers = dict(scope.get("headers", []))
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            error = BodyTooLarge(self.max_bytes - MULTIPART_OVERHEAD, int(declared))
+            error = BodyTooLarge(self.max_file_bytes, int(declared))
             response = JSONResponse({"detail": error.detail}, 413, headers={"Connection": "close"})
             await response(scope, receive, send)
             return
@@ -127,7 +127,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes - MULTIPART_OVERHEAD)
+                    raise BodyTooLarge(self.max_file_bytes)
             return message
 
         await self.app(scope, limited_receive, send)
@@ -351,9 +351,11 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 # --------------------------------------------------------------------------- the app
 
 
-def _predict(slot: ModelSlot, data: bytes, name: str, images: bool, lock: threading.Lock) -> PredictionOut:
+def _predict(slot: ModelSlot, data: bytes, name: str, images: bool, lock: threading.Lock,
+             max_bytes: int = MAX_UPLOAD_BYTES) -> PredictionOut:
+    """Check, predict and draw one upload; runs in a worker thread."""
     start = time.perf_counter()
-    check_upload(data, name)
+    check_upload(data, name, max_bytes)
     predictor = slot.get()
     try:
         image = predictor.preprocess(data, name=name)
@@ -415,7 +417,7 @@ def create_app(model_path: str | Path | None = None, workdir: str | Path | None 
         lifespan=lifespan,
     )
     app.state.slot = slot
-    app.add_middleware(BodyLimit, max_bytes=max_upload_bytes + MULTIPART_OVERHEAD)
+    app.add_middleware(BodyLimit, max_file_bytes=max_upload_bytes)
 
     @app.exception_handler(UploadError)
     async def upload_error(request: Request, error: UploadError) -> JSONResponse:
@@ -453,7 +455,7 @@ def create_app(model_path: str | Path | None = None, workdir: str | Path | None 
             "Cache-Control": "no-cache",
         })
 
-    @app.get("/api/health", response_model=HealthOut, summary="Is a model loaded?")
+    @app.get("/api/health", response_model=HealthOut, summary="Is a model loaded?", tags=["model"])
     async def health() -> HealthOut:
         """Always 200 while the app runs; `model_loaded` says whether prediction works."""
         predictor, detail = await run_in_threadpool(slot.status)
@@ -465,7 +467,7 @@ def create_app(model_path: str | Path | None = None, workdir: str | Path | None 
         )
 
     @app.post("/api/predict", response_model=PredictionOut, responses=ERROR_RESPONSES,
-              summary="Cat or dog for one photo")
+              summary="Cat or dog for one photo", tags=["prediction"])
     async def predict(
         request: Request,
         file: Annotated[UploadFile, File(description=FILE_DESCRIPTION)],
@@ -487,7 +489,7 @@ def create_app(model_path: str | Path | None = None, workdir: str | Path | None 
                                    f"{limit_text(max_upload_bytes)} per photo. Send a smaller photo.")
         data = await file.read()
         await file.close()
-        return await run_in_threadpool(_predict, slot, data, name, images, predict_lock)
+        return await run_in_threadpool(_predict, slot, data, name, images, predict_lock, max_upload_bytes)
 
     return app
 

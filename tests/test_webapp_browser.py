@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -115,15 +116,26 @@ def test_a_text_file_named_jpg_gets_a_clear_message(page, server, tmp_path):
     assert page.is_hidden("#result")
 
 
-def test_without_a_model_the_page_says_which_notebook_to_run(browser, photos, tmp_path):
-    with webapp.serve_in_background(webapp.create_app(workdir=tmp_path / "fresh")) as url:
+def test_without_a_model_the_page_says_which_notebook_to_run(browser, photos, tiny_workspace, tmp_path):
+    root = tmp_path / "fresh"
+    with webapp.serve_in_background(webapp.create_app(workdir=root)) as url:
         page = browser.new_page()
         try:
             page.goto(url + "/")
             page.wait_for_selector("#model-banner:not([hidden])")
             assert "03_training.ipynb" in page.text_content("#model-banner")
-            with pytest.raises(RuntimeError, match="03_training.ipynb"):
-                headless.upload_photo(page, url, photos[0])
+            page.set_input_files("#file", str(photos[0]))
+            page.wait_for_selector('body[data-state="error"]', state="attached")
+            assert "03_training.ipynb" in page.text_content("#error")
+            assert page.is_hidden("#model-banner")  # said once, not twice
+
+            for name in ("best.keras", "data_config.json"):  # the notebooks have run: no restart needed
+                shutil.copy(tiny_workspace.models / name, root / "models" / name)
+            page.set_input_files("#file", str(photos[0]))
+            page.wait_for_selector('body[data-state="done"]', state="attached")
+            assert page.text_content("#label") in {"cats", "dogs"} and page.is_hidden("#error")
+            page.wait_for_selector("#model-info:has-text('classes cats / dogs')")
+            assert page.is_hidden("#model-banner")
         finally:
             page.close()
 
