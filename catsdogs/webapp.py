@@ -171,16 +171,15 @@ class ModelSlot:
 
     def _load(self) -> None:
         self._predictor, self._error = None, None
-        if not self.model_path.is_file():
-            self._error = (
-                f"No trained model yet: {self.shown_path} does not exist. Run the notebooks in order up to "
-                f"{TRAINING_NOTEBOOK} (it trains the model and saves it as models/best.keras), then try again; "
-                "the app picks the model up without a restart."
-            )
-            return
         try:
+            if not self.model_path.is_file():
+                raise ModelNotReadyError(
+                    f"No trained model yet: {self.shown_path} does not exist. Run the notebooks in order up to "
+                    f"{TRAINING_NOTEBOOK} (it trains the model and saves it as models/best.keras), then try again; "
+                    "the app picks the model up without a restart."
+                )
             self._predictor = Predictor.load(self.model_path, self.workspace.root, self.threshold)
-        except ModelNotReadyError as error:  # data_config.json missing, or the model unreadable
+        except ModelNotReadyError as error:  # no model, data_config.json missing, or the model unreadable
             self._error = str(error)
         except Exception as error:  # Keras raises many types for a damaged file
             log.warning("could not load %s: %r", self.model_path, error)
@@ -548,10 +547,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import uvicorn
+    from uvicorn.logging import DefaultFormatter
 
     from .env import quiet_tensorflow
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)-9s %(message)s")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s"))  # the look of uvicorn's own lines
+        log.addHandler(handler)
+    log.setLevel(args.log_level.upper())
+    log.propagate = False
     quiet_tensorflow()
     app = create_app(args.model, args.workdir, args.threshold)
     if not _is_loopback(args.host):
