@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import artifacts, paths
 from .data import DATA_ENV, is_url
+from .pretrained import WEIGHTS_ENV
 
 NOTEBOOK_DIR = paths.REPO_ROOT / "notebooks"
 
@@ -97,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     source = os.environ.get(DATA_ENV)
     if source and not is_url(source) and Path(source).expanduser().exists():
         os.environ[DATA_ENV] = str(Path(source).expanduser().resolve())
+    weights = os.environ.get(WEIGHTS_ENV)
+    if weights and Path(weights).expanduser().exists():
+        os.environ[WEIGHTS_ENV] = str(Path(weights).expanduser().resolve())
     if args.workdir:
         args.workdir = str(Path(args.workdir).expanduser().resolve())
     extra = {name: _parse_value(value) for name, value in args.param}
