@@ -21,6 +21,10 @@ PRODUCERS = {
     "best.keras": "03_training.ipynb",
     "history.json": "03_training.ipynb",
     "metrics.json": "04_evaluation.ipynb",
+    "transfer.keras": "07_transfer_learning.ipynb",
+    "transfer_metrics.json": "07_transfer_learning.ipynb",
+    "transfer_history.json": "07_transfer_learning.ipynb",
+    "model_comparison.json": "07_transfer_learning.ipynb",
 }
 
 

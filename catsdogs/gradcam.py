@@ -8,8 +8,11 @@ resized to the photo.
 The keras-io recipe builds ``keras.Model(model.inputs, [layer.output, model.output])``,
 which fails on a ``Sequential`` model loaded in Keras 3 (its ``inputs``/``output`` are not
 defined the way a functional model's are). Here we call the layers one after the other under
-a ``GradientTape`` instead, which works for any ``Sequential`` model, and for models with a
-nested feature extractor (such as a pretrained base) by pointing ``layer_name`` at it.
+a ``GradientTape`` instead. That works for any ``Sequential`` model, and for a functional model
+whose layers form a chain, such as the transfer-learning model of notebook 07:
+``Input → Rescaling → MobileNetV2 base → pooling → dropout → Dense``. There the nested base
+counts as one layer whose output is the last convolutional feature map, so it is the layer
+explained by default.
 """
 
 from __future__ import annotations
@@ -17,15 +20,24 @@ from __future__ import annotations
 import numpy as np
 
 
+def _chain(model) -> list:
+    """The model's layers in call order, without the ``InputLayer`` a functional model lists first."""
+    import keras
+
+    return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+
+
 def last_conv_block_index(model) -> int:
-    """Index of the last layer before ``Flatten``/global pooling whose output is a feature map.
+    """Index (in ``model.layers``) of the last layer before ``Flatten``/global pooling whose output is a feature map.
 
     Pooling and dropout layers are skipped: the last block's activations, before pooling,
-    are the finest map that still feeds the classifier.
+    are the finest map that still feeds the classifier. A nested model (a pretrained base)
+    counts as one layer; its output is its last feature map.
     """
     import keras
 
-    skip = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D, keras.layers.Dropout)
+    skip = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D, keras.layers.Dropout,
+            keras.layers.InputLayer, keras.layers.Rescaling, keras.layers.Normalization)
     candidate = None
     for index, layer in enumerate(model.layers):
         if isinstance(layer, (keras.layers.Flatten, keras.layers.GlobalAveragePooling2D,
@@ -45,19 +57,20 @@ def gradcam(model, image: np.ndarray, layer_index: int | None = None, class_inde
 
     ``image`` is one preprocessed image ``(height, width, 3)``. ``class_index`` picks the
     class to explain for a single sigmoid output (1: the output itself, 0: one minus it);
-    by default the predicted class.
+    by default the predicted class. ``layer_index`` indexes ``model.layers``.
     """
     import tensorflow as tf
 
     if layer_index is None:
         layer_index = last_conv_block_index(model)
+    target = model.layers[layer_index]
     inputs = tf.convert_to_tensor(image[np.newaxis], dtype=tf.float32)
     with tf.GradientTape() as tape:
         x = inputs
         features = None
-        for index, layer in enumerate(model.layers):
+        for layer in _chain(model):
             x = layer(x, training=False)
-            if index == layer_index:
+            if layer is target:
                 features = x
                 tape.watch(features)
         probability = x[:, 0]

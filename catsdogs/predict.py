@@ -3,6 +3,7 @@
 Command line::
 
     python -m catsdogs.predict photo.jpg more_photos/ [--model models/best.keras]
+    python -m catsdogs.predict photo.jpg --model models/transfer.keras   # notebook 07's model
 
 prints one tab-separated line per image: the file, the predicted label, and the model's
 confidence in that label (a probability between 0.5 and 1). Files that cannot be used get
@@ -61,8 +62,9 @@ class Predictor:
         except FileNotFoundError as error:
             raise ModelNotReadyError(str(error)) from error
         except (OSError, ValueError) as error:
+            producer = artifacts.PRODUCERS.get(model_path.name, "03_training.ipynb")
             raise ModelNotReadyError(
-                f"{model_path.name} could not be loaded ({error}). Run notebook 03_training.ipynb "
+                f"{model_path.name} could not be loaded ({error}). Run notebook {producer} "
                 "again to make a fresh model."
             ) from error
         return cls(model, config, threshold)
@@ -110,7 +112,9 @@ def main(argv: list[str] | None = None) -> int:
         description="Predict cat or dog for image files and folders. Prints: file, label, confidence.",
     )
     parser.add_argument("inputs", nargs="+", help="image files or folders of images")
-    parser.add_argument("--model", help="a saved .keras model (default: models/best.keras)")
+    parser.add_argument(
+        "--model", help="a saved .keras model (default: models/best.keras; notebook 07's: models/transfer.keras)"
+    )
     parser.add_argument("--workdir", help="the tutorial's workspace (default: the repository)")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability above which class 1 is chosen")
     args = parser.parse_args(argv)

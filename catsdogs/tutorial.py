@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import artifacts, paths
 from .data import DATA_ENV, is_url
+from .pretrained import WEIGHTS_ENV
 
 NOTEBOOK_DIR = paths.REPO_ROOT / "notebooks"
 
@@ -26,6 +27,8 @@ NOTEBOOK_DIR = paths.REPO_ROOT / "notebooks"
 QUICK_PARAMETERS = {
     "01_data": {"image_size": 64, "batch_size": 8},
     "03_training": {"epochs": 1},
+    # no download: random weights (the run tests the code, not the accuracy); one epoch per phase
+    "07_transfer_learning": {"weights": None, "frozen_epochs": 1, "fine_tune_epochs": 1, "latency_runs": 5},
 }
 
 
@@ -96,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     source = os.environ.get(DATA_ENV)
     if source and not is_url(source) and Path(source).expanduser().exists():
         os.environ[DATA_ENV] = str(Path(source).expanduser().resolve())
+    weights = os.environ.get(WEIGHTS_ENV)
+    if weights and Path(weights).expanduser().exists():
+        os.environ[WEIGHTS_ENV] = str(Path(weights).expanduser().resolve())
     if args.workdir:
         args.workdir = str(Path(args.workdir).expanduser().resolve())
     extra = {name: _parse_value(value) for name, value in args.param}

@@ -106,3 +106,39 @@ def tiny_workspace(tmp_path_factory):
     for i, label in enumerate([0, 1, 0, 1]):
         synthetic_photo(label, 90, rng).save(photos / f"{'cat' if label == 0 else 'dog'}_{i}.jpg")
     return ws
+
+
+@pytest.fixture(scope="session")
+def tiny_transfer_model(tiny_workspace):
+    """``models/transfer.keras`` in the tiny workspace, built like notebook 07's model.
+
+    A small MobileNetV2 (alpha 0.35) with random weights stands in for the pretrained one, so no
+    weights are needed; the structure is the notebook's: Rescaling to [-1, 1], the base called with
+    ``training=False``, global pooling, dropout and one sigmoid unit.
+    """
+    import keras
+    from keras import layers
+
+    from catsdogs import artifacts
+
+    keras.utils.set_random_seed(0)
+    shape = (TINY_SIZE, TINY_SIZE, 3)
+    base = keras.applications.MobileNetV2(input_shape=shape, include_top=False, weights=None, alpha=0.35)
+    base.trainable = False
+    inputs = keras.Input(shape)
+    x = layers.Rescaling(2.0, offset=-1.0)(inputs)
+    x = base(x, training=False)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dropout(0.2)(x)
+    model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(x))
+    rng = np.random.default_rng(2)
+    labels = np.arange(32) % 2
+    images = np.stack([np.asarray(synthetic_photo(int(y), TINY_SIZE, rng)) for y in labels]) / 255.0
+    model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy", metrics=["accuracy"])
+    model.fit(images, labels, epochs=1, batch_size=16, verbose=0)
+    base.trainable = True  # as after fine-tuning: upper layers trainable, batch normalisation frozen
+    for index, layer in enumerate(base.layers):
+        layer.trainable = index >= 100 and not isinstance(layer, layers.BatchNormalization)
+    model.compile(keras.optimizers.Adam(1e-5), "binary_crossentropy", metrics=["accuracy"])
+    model.fit(images, labels, epochs=1, batch_size=16, verbose=0)
+    return artifacts.save_model(model, tiny_workspace.models / "transfer.keras")

@@ -7,6 +7,7 @@ into a temporary workspace; the committed notebooks and outputs are never touche
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -43,7 +44,7 @@ def test_every_notebook_ran_and_the_committed_ones_were_not_touched(chain):
     work, executed = chain
     names = [nb.name for nb in tutorial.notebooks()]
     assert names == ["01_data.ipynb", "02_model.ipynb", "03_training.ipynb", "04_evaluation.ipynb",
-                     "05_prediction.ipynb"]
+                     "05_prediction.ipynb", "07_transfer_learning.ipynb"]
     assert sorted(p.name for p in executed.glob("*.ipynb")) == names
     assert not (work / "notebooks").exists()
 
@@ -84,3 +85,34 @@ def test_executed_notebooks_are_clean(chain):
                 assert out.get("name") != "stderr", f"{where} wrote to stderr: {''.join(out.get('text', ''))[:300]}"
                 text = "".join(out.get("text", ""))
                 assert "I0000" not in text and "W0000" not in text, where
+
+
+def test_transfer_notebook_saves_its_model_metrics_and_the_comparison(chain):
+    work, executed = chain
+    assert (work / "models" / "transfer.keras").stat().st_size > 0
+    metrics = json.loads((work / "results" / "transfer_metrics.json").read_text())
+    assert metrics["model"] == "transfer.keras" and metrics["n"] == 16 and 0 <= metrics["roc_auc"] <= 1
+    history = json.loads((work / "results" / "transfer_history.json").read_text())
+    assert len(history["epochs"]) == 2 and [e["phase"] for e in history["epochs"]] == ["frozen", "fine-tuning"]
+    assert history["summary"]["weights"].startswith("none")  # quick mode: nothing downloaded
+    comparison = json.loads((work / "results" / "model_comparison.json").read_text())
+    for model in ("cnn", "transfer"):  # the quick chain made the CNN too, so nothing is missing
+        assert all(value is not None for value in comparison[model].values()), comparison[model]
+    assert comparison["transfer"]["parameters"] > 2_000_000 and comparison["notes"] == []
+    assert {"transfer_training_curves", "transfer_gradcam", "model_comparison"} <= {
+        p.stem for p in (work / "figures").glob("*.png")}
+    text = _outputs(executed / "07_transfer_learning.ipynb")
+    assert "Batch normalisation statistics changed by fine-tuning: 0 of 52 layers" in text
+    assert "random initial weights" in text
+
+
+def test_evaluation_and_prediction_notebooks_take_the_transfer_model(chain, tmp_path):
+    """Notebooks 04 and 05 with model_file="transfer.keras": same inputs, Grad-CAM on the nested base."""
+    work = shutil.copytree(chain[0], tmp_path / "work")  # notebook 04 overwrites results/metrics.json
+    for name in ("04_evaluation", "05_prediction"):
+        output = tmp_path / f"{name}.ipynb"
+        tutorial.run_notebook(tutorial.NOTEBOOK_DIR / f"{name}.ipynb", output,
+                              {"workdir": str(work), "model_file": "transfer.keras"})
+    metrics = json.loads((work / "results" / "metrics.json").read_text())
+    assert metrics["model"] == "transfer.keras" and metrics["n"] == 16
+    assert "Prediction: " in _outputs(tmp_path / "05_prediction.ipynb")
