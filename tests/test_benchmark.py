@@ -1,0 +1,57 @@
+"""The speed benchmark still runs: its tiny mode on generated images, checked for what it writes.
+
+Benchmarks are scripts, not tests: nothing here looks at how fast anything was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def test_tiny_benchmark_writes_json_and_figure(tmp_path):
+    output, figure = tmp_path / "results" / "benchmark.json", tmp_path / "figures" / "benchmark.png"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "benchmark.py"), "--tiny", "--workdir", str(tmp_path / "work"),
+         "--output", str(output), "--figure", str(figure)],
+        capture_output=True, text=True, env=env, timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert figure.stat().st_size > 10_000
+    results = json.loads(output.read_text())
+    assert results["mode"] == "tiny" and results["schema"] == 1
+    assert {"hardware", "software", "settings", "matmul", "pipelines", "training", "prediction_latency",
+            "load_average", "levers", "duration_s"} <= set(results)
+    assert {"cpu_model", "cpu_cores_usable", "gpus"} <= set(results["hardware"])
+    assert {"tensorflow", "keras", "python", "numpy"} <= set(results["software"])
+    assert results["matmul"]["peak_gflops"] > 0
+
+    pipelines = results["pipelines"]["pipelines"]
+    assert {"idg", "idg_workers2", "tfdata", "tfdata_noaug", "tfdata_shear"} <= set(pipelines)
+    for name in ("idg", "tfdata"):
+        assert pipelines[name]["images_per_s"] > 0 and "speedup_vs_idg" in pipelines[name]
+
+    configs = results["training"]["configs"]
+    size = results["settings"]["image_size"]
+    for feed in ("memory", "idg", "idg_workers2", "tfdata"):
+        entry = configs[f"batchnorm_{size}_{feed}"]
+        assert entry["step_s_median"] > 0 and entry["epoch_s_estimate"] > 0
+        assert 0 < entry["fraction_of_matmul_peak"] and entry["achieved_gflops"] > 0
+    assert f"batchnorm_{size}_tfdata_in_model" in configs
+    flops = results["training"]["flops"][f"batchnorm_{size}"]
+    assert flops["train_step_per_image"] == 3 * flops["forward_per_image_analytic"] > 0
+
+    latency = results["prediction_latency"]
+    for mode in ("predict", "call"):
+        assert latency["cold_fresh_process"][mode]["first_call_s"] > 0
+        assert latency["warm_median_s"][mode] > 0
+    assert "batchnorm" in results["levers"]
