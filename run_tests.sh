@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source tools/bootstrap.sh requirements-dev.txt
-.venv/bin/ruff check catsdogs tests notebooks
+.venv/bin/ruff check catsdogs tests notebooks benchmarks tools
 exec .venv/bin/python -m pytest "$@"
