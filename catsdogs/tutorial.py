@@ -26,6 +26,7 @@ NOTEBOOK_DIR = paths.REPO_ROOT / "notebooks"
 QUICK_PARAMETERS = {
     "01_data": {"image_size": 64, "batch_size": 8},
     "03_training": {"epochs": 1},
+    "06_tfdata": {"epochs": 1, "throughput_batches": 2},
 }
 
 
