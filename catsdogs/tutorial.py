@@ -27,6 +27,7 @@ NOTEBOOK_DIR = paths.REPO_ROOT / "notebooks"
 QUICK_PARAMETERS = {
     "01_data": {"image_size": 64, "batch_size": 8},
     "03_training": {"epochs": 1},
+    "06_tfdata": {"epochs": 1, "throughput_batches": 2},
     # no download: random weights (the run tests the code, not the accuracy); one epoch per phase
     "07_transfer_learning": {"weights": None, "frozen_epochs": 1, "fine_tune_epochs": 1, "latency_runs": 5},
 }

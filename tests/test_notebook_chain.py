@@ -44,7 +44,7 @@ def test_every_notebook_ran_and_the_committed_ones_were_not_touched(chain):
     work, executed = chain
     names = [nb.name for nb in tutorial.notebooks()]
     assert names == ["01_data.ipynb", "02_model.ipynb", "03_training.ipynb", "04_evaluation.ipynb",
-                     "05_prediction.ipynb", "07_transfer_learning.ipynb"]
+                     "05_prediction.ipynb", "06_tfdata.ipynb", "07_transfer_learning.ipynb"]
     assert sorted(p.name for p in executed.glob("*.ipynb")) == names
     assert not (work / "notebooks").exists()
 
@@ -61,10 +61,14 @@ def test_each_notebook_leaves_what_the_next_one_needs(chain):
     metrics = json.loads((work / "results" / "metrics.json").read_text())
     assert metrics["n"] == 16 and sum(map(sum, metrics["confusion_matrix"])) == 16
     assert 0 <= metrics["roc_auc"] <= 1
+    comparison = json.loads((work / "results" / "tfdata_comparison.json").read_text())
+    assert comparison["epochs_compared"] == 1 and set(comparison["val_accuracy"]) == {"ImageDataGenerator", "tf.data"}
+    assert all(v > 0 for v in comparison["throughput_images_per_s"].values())
     figures = {p.stem for p in (work / "figures").glob("*.png")}
     assert figures >= {"class_balance", "sample_images", "augmentation_examples", "training_curves",
                        "confusion_matrix", "roc_pr_curves", "mistakes_gallery", "uncertain_gallery",
-                       "prediction_grid", "gradcam_examples"} - ({"mistakes_gallery"} if metrics["accuracy"] == 1 else set())
+                       "prediction_grid", "gradcam_examples", "tfdata_augmentation_examples",
+                       "tfdata_comparison"} - ({"mistakes_gallery"} if metrics["accuracy"] == 1 else set())
 
 
 def test_prediction_notebook_outputs_a_label_and_a_probability(chain):
