@@ -30,13 +30,15 @@ def _chain(model) -> list:
 def last_conv_block_index(model) -> int:
     """Index (in ``model.layers``) of the last layer before ``Flatten``/global pooling whose output is a feature map.
 
-    Pooling and dropout layers are skipped: the last block's activations, before pooling,
-    are the finest map that still feeds the classifier. A nested model (a pretrained base)
+    Pooling, dropout and batch normalisation layers are skipped: the last block's activations,
+    before pooling, are the finest map that still feeds the classifier (batch normalisation
+    after pooling would give a map half as fine). A nested model (a pretrained base)
     counts as one layer; its output is its last feature map.
     """
     import keras
 
     skip = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D, keras.layers.Dropout,
+            keras.layers.BatchNormalization,
             keras.layers.InputLayer, keras.layers.Rescaling, keras.layers.Normalization)
     candidate = None
     for index, layer in enumerate(model.layers):

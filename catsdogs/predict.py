@@ -37,6 +37,18 @@ class Prediction:
     confidence: float  # probability of the predicted label
 
 
+def model_image_size(model) -> tuple[int, int] | None:
+    """The (height, width) a model was built for, or None if its input takes any size.
+
+    Each model records its own input size, so a model trained at another size than the data
+    configuration's (notebook 07's, for example) gets its photos resized to fit it.
+    """
+    shape = getattr(model, "input_shape", None)
+    if isinstance(shape, tuple) and len(shape) == 4 and all(isinstance(n, int) for n in shape[1:3]):
+        return int(shape[1]), int(shape[2])
+    return None
+
+
 class ModelNotReadyError(RuntimeError):
     """No trained model (or its data configuration) is there to predict with."""
 
@@ -46,7 +58,7 @@ class Predictor:
 
     def __init__(self, model, data_config: dict, threshold: float = 0.5):
         self.model = model
-        self.image_size = tuple(data_config["image_size"])
+        self.image_size = model_image_size(model) or tuple(data_config["image_size"])
         self.rescale = float(data_config["rescale"])
         self.interpolation = data_config.get("interpolation", "nearest")
         self.class_indices = dict(data_config["class_indices"])
@@ -73,8 +85,13 @@ class Predictor:
         return load_for_model(source, self.image_size, self.rescale, self.interpolation, name=name)
 
     def predict_arrays(self, batch: np.ndarray) -> np.ndarray:
-        """Probabilities of class 1 for a batch of preprocessed images."""
-        return np.asarray(self.model(batch, training=False)).reshape(-1)
+        """Probabilities of class 1 for a batch of preprocessed images.
+
+        ``predict_on_batch`` runs the model as one compiled TensorFlow graph (built on the first
+        call); calling ``model(batch)`` would run it layer by layer from Python, which costs
+        several times more for a single photo (see benchmarks/README.md).
+        """
+        return np.asarray(self.model.predict_on_batch(np.asarray(batch, dtype="float32"))).reshape(-1)
 
     def result(self, name: str, probability: float) -> Prediction:
         label = label_for(probability, self.class_indices, self.threshold)

@@ -55,3 +55,45 @@ def test_tiny_benchmark_writes_json_and_figure(tmp_path):
         assert latency["cold_fresh_process"][mode]["first_call_s"] > 0
         assert latency["warm_median_s"][mode] > 0
     assert "batchnorm" in results["levers"]
+
+
+def test_tiny_seed_vs_default_trains_both_and_writes_the_comparison(tmp_path):
+    output, figure = tmp_path / "results" / "seed_vs_default.json", tmp_path / "figures" / "seed_vs_default.png"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "seed_vs_default.py"), "--tiny", "--workdir",
+         str(tmp_path / "work"), "--output", str(output), "--figure", str(figure)],
+        capture_output=True, text=True, env=env, timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert figure.stat().st_size > 10_000
+    results = json.loads(output.read_text())
+    assert results["mode"] == "tiny" and results["schema"] == 1
+    seed, default = results["seed_style"], results["default"]
+    assert seed["settings"]["optimizer"] == "RMSprop" and seed["settings"]["image_size"] == 48
+    assert default["settings"]["notebook_defaults"] and default["settings"]["seed"] == 43
+    for run in (seed, default):
+        assert len(run["epochs"]) == run["summary"]["epochs"] == 1
+        assert 0 <= run["summary"]["final_val_accuracy"] <= 1 and run["summary"]["seconds_total"] > 0
+        assert run["latency"]["file_to_answer_ms"] >= run["latency"]["model_only_ms"] > 0
+    assert results["speedup"] == round(seed["summary"]["seconds_total"] / default["summary"]["seconds_total"], 2)
+    assert not list((tmp_path / "work").rglob("*.keras"))  # the notebooks ran in a scratch workspace
+
+
+def test_tiny_classroom_run_times_the_whole_chain(tmp_path):
+    output = tmp_path / "results" / "classroom.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "classroom.py"), "--tiny", "--workdir", str(tmp_path / "work"),
+         "--output", str(output)],
+        capture_output=True, text=True, env=env, timeout=900,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads(output.read_text())
+    from catsdogs import tutorial
+
+    assert results["mode"] == "tiny" and results["profile"] == tutorial.CLASSROOM_PARAMETERS
+    assert sorted(results["seconds_per_notebook"]) == [nb.name for nb in tutorial.notebooks()]
+    assert results["seconds_total"] >= sum(results["seconds_per_notebook"].values()) > 0
+    assert results["cnn"]["epochs"] == tutorial.CLASSROOM_PARAMETERS["03_training"]["epochs"]
+    assert 0 <= results["cnn"]["final_val_accuracy"] <= 1 and 0 <= results["transfer"]["val_accuracy"] <= 1

@@ -90,3 +90,23 @@ def test_the_checker_finds_every_kind_of_problem(tmp_path):
                      "stderr", "machine path '/home/alice'", "log line", "progress bar", "error output",
                      "execution counts"):
         assert expected in found, f"the checker missed: {expected}"
+
+
+def test_committed_notebooks_are_one_full_run_with_the_default_parameters():
+    """Every notebook executed, in order, by one `python -m catsdogs.tutorial` run without parameters."""
+    from datetime import datetime, timedelta
+
+    previous_end = None
+    first_start = None
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text())
+        run = nb["metadata"].get("papermill", {})
+        assert run.get("start_time") and run.get("end_time"), f"{path.name} was not executed by the runner"
+        assert run.get("parameters", {}) == {}, f"{path.name} ran with parameters {run.get('parameters')}"
+        counts = [c.get("execution_count") for c in nb["cells"] if c["cell_type"] == "code"]
+        assert None not in counts, f"{path.name} has cells that did not run"
+        start, end = (datetime.fromisoformat(run[k]) for k in ("start_time", "end_time"))
+        first_start = first_start or start
+        assert previous_end is None or start >= previous_end, f"{path.name} ran before the notebook before it"
+        previous_end = end
+    assert previous_end - first_start < timedelta(hours=4), "the notebooks come from different runs"

@@ -38,3 +38,20 @@ def test_overlay_keeps_the_image_shape_and_range(model, tiny_workspace):
     image = load_for_model(sorted((tiny_workspace.root / "photos").iterdir())[0], (48, 48))
     blended = gradcam.overlay(image, gradcam.gradcam(model, image))
     assert blended.shape == (48, 48, 3) and 0.0 <= blended.min() and blended.max() <= 1.0
+
+
+def test_batch_normalisation_after_pooling_is_not_taken_for_the_feature_map():
+    """Notebook 02's blocks end Conv2D(relu) → MaxPooling2D → BatchNormalization: explain the Conv2D's finer map."""
+    import keras
+    from keras import layers
+
+    net = keras.Sequential([
+        keras.Input((32, 32, 3)),
+        layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2), layers.BatchNormalization(),
+        layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(2), layers.BatchNormalization(),
+        layers.Flatten(), layers.Dense(1, activation="sigmoid"),
+    ])
+    index = gradcam.last_conv_block_index(net)
+    assert type(net.layers[index]).__name__ == "Conv2D" and net.layers[index].output.shape[1] == 13
+    heatmap = gradcam.gradcam(net, np.random.default_rng(0).random((32, 32, 3), dtype="float32"))
+    assert heatmap.shape == (32, 32)

@@ -87,3 +87,33 @@ def test_cli_with_a_damaged_model_file_says_so(tiny_workspace, tmp_path, capsys)
     photo = sorted((tiny_workspace.root / "photos").iterdir())[0]
     code, _, err = _run(capsys, photo, "--model", bad_model, "--workdir", tiny_workspace.root)
     assert code == 2 and "could not be loaded" in err and "03_training" in err
+
+
+def test_a_model_built_for_another_size_gets_its_own_size(tiny_workspace):
+    """Notebook 07's model may take larger photos than the data configuration's: the model decides."""
+    import keras
+
+    from catsdogs import artifacts
+
+    config = artifacts.load_data_config(tiny_workspace)
+    assert config["image_size"] == [48, 48]
+    model = keras.Sequential([keras.Input((40, 56, 3)), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    predictor = predict.Predictor(model, config)
+    assert predictor.image_size == (40, 56)
+    photo = sorted((tiny_workspace.root / "photos").iterdir())[0]
+    assert predictor.preprocess(photo).shape == (40, 56, 3)
+    assert 0.0 <= predictor.predict(photo).probability <= 1.0
+    # a model that takes any size falls back to the data configuration
+    any_size = keras.Sequential([keras.Input((None, None, 3)), keras.layers.GlobalAveragePooling2D(),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+    assert predict.Predictor(any_size, config).image_size == (48, 48)
+
+
+def test_predictions_agree_with_the_layer_by_layer_call(tiny_workspace):
+    predictor = predict.Predictor.load(workdir=tiny_workspace.root)
+    photos = sorted((tiny_workspace.root / "photos").iterdir())
+    batch = np.stack([predictor.preprocess(p) for p in photos])
+    eager = np.asarray(predictor.model(batch, training=False)).reshape(-1)
+    np.testing.assert_allclose(predictor.predict_arrays(batch), eager, atol=1e-5)
+    assert predictor.predict_arrays(batch[:1]).shape == (1,)

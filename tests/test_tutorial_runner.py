@@ -20,9 +20,24 @@ def _notebook(path: Path, *sources: str) -> Path:
 
 def test_parameters_go_to_the_named_notebook_only():
     nb = Path("03_training.ipynb")
-    params = tutorial.parameters_for(nb, quick=True, workdir="/w", extra={"03_training.epochs": 3, "seed": 7,
-                                                                         "01_data.image_size": 32})
+    params = tutorial.parameters_for(nb, "quick", workdir="/w", extra={"03_training.epochs": 3, "seed": 7,
+                                                                      "01_data.image_size": 32})
     assert params == {"workdir": "/w", "epochs": 3, "seed": 7}
+    assert tutorial.parameters_for(nb, None, None, {}) == {}  # the default run: the notebooks' own values
+
+
+def test_every_profile_names_real_notebooks_and_parameters():
+    import nbformat
+
+    names = {nb.stem: nb for nb in tutorial.notebooks()}
+    for profile, per_notebook in tutorial.PROFILES.items():
+        for stem, params in per_notebook.items():
+            assert stem in names, f"profile {profile} names a notebook that does not exist: {stem}"
+            cell = next(c for c in nbformat.read(names[stem], as_version=4).cells
+                        if "parameters" in c.metadata.get("tags", []))
+            for name in params:
+                assert f"\n{name} = " in "\n" + cell.source, f"{profile}: {stem} has no parameter {name}"
+    assert tutorial.parameters_for(names["03_training"], "classroom", None, {})["epochs"] < 25
 
 
 def test_a_failing_notebook_leaves_the_previous_output_untouched(tmp_path):
