@@ -97,3 +97,21 @@ def test_tiny_classroom_run_times_the_whole_chain(tmp_path):
     assert results["seconds_total"] >= sum(results["seconds_per_notebook"].values()) > 0
     assert results["cnn"]["epochs"] == tutorial.CLASSROOM_PARAMETERS["03_training"]["epochs"]
     assert 0 <= results["cnn"]["final_val_accuracy"] <= 1 and 0 <= results["transfer"]["val_accuracy"] <= 1
+
+
+def test_tiny_step_times_compare_the_variants(tmp_path):
+    output = tmp_path / "results" / "step_times.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "step_times.py"), "--tiny", "--output", str(output)],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads(output.read_text())
+    variants = results["variants"]
+    assert results["mode"] == "tiny" and set(variants) == {"classic_48_b8", "bn_after_pool_48_b8"}
+    assert variants[results["baseline"]]["speedup_vs_seed_style"] == 1.0
+    for entry in variants.values():
+        assert entry["step_s_median"] > 0
+        expected = entry["step_s_median"] / entry["batch_size"] * 2000
+        assert abs(entry["train_epoch_s_2000_images"] - expected) <= 0.05 + 1e-3 * expected

@@ -1,0 +1,227 @@
+"""Write the README's numbers from the result files, so that the two cannot disagree.
+
+    .venv/bin/python tools/update_readme.py           # rewrite the generated blocks of README.md
+    .venv/bin/python tools/update_readme.py --check   # exit 1 if README.md is not what the results say
+
+Each generated block sits between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``; the text
+around the blocks is written by hand. The numbers come from ``results/*.json``: the committed run
+(``run_times.json``, ``history.json``, ``metrics.json``, ``tfdata_comparison.json``,
+``model_comparison.json``, ``transfer_history.json``) and the benchmark scripts
+(``seed_vs_default.json``, ``classroom.json``, ``step_times.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+RESULTS = ROOT / "results"
+
+NOTEBOOKS = {  # file: (title, what you learn)
+    "01_data.ipynb": ("01 · Data", "the folder layout Keras expects, checking and quarantining broken images, "
+                      "`ImageDataGenerator` rescaling and augmentation, why the way photos are shrunk matters"),
+    "02_model.ipynb": ("02 · Model", "a four-block Conv2D/MaxPooling network with a 512-unit dense layer and a "
+                       "sigmoid output; batch normalisation, and where to put it; reading `model.summary()`"),
+    "03_training.ipynb": ("03 · Training", "25 epochs with a cosine learning-rate schedule, the best checkpoint, "
+                          "learning curves and overfitting, the classic setup's curve beside ours"),
+    "04_evaluation.ipynb": ("04 · Evaluation", "confusion matrix, precision/recall/F1, ROC and precision-recall "
+                            "curves, the threshold, the most confident mistakes"),
+    "05_prediction.ipynb": ("05 · Prediction", "predicting one photo with exactly the training preprocessing, a "
+                            "prediction grid, Grad-CAM heatmaps, your own photos"),
+    "06_tfdata.ipynb": ("06 · tf.data", "the modern input pipeline: `image_dataset_from_directory`, preprocessing "
+                        "layers, `cache` and `prefetch`, measured against `ImageDataGenerator`"),
+    "07_transfer_learning.ipynb": ("07 · Transfer learning", "a pretrained MobileNetV2: frozen features, then "
+                                   "fine-tuning at a low learning rate; an honest comparison with our CNN"),
+}
+
+
+def load(name: str) -> dict | None:
+    path = RESULTS / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def block_notebooks() -> str:
+    times = (load("run_times.json") or {}).get("seconds", {})
+    rows = ["| notebook | what you learn | time in the committed run |", "|---|---|---|"]
+    for name, (title, learn) in NOTEBOOKS.items():
+        rows.append(f"| [{title}](notebooks/{name}) | {learn} | "
+                    f"{duration(times[name]) if name in times else 'not in the committed run'} |")
+    total = (load("run_times.json") or {}).get("total_seconds")
+    if total:
+        rows.append(f"| **all seven** | `bash run_tutorial.sh` | **{duration(total)}** |")
+    return "\n".join(rows)
+
+
+def block_results() -> str:
+    history, metrics = load("history.json"), load("metrics.json")
+    if not history or not metrics:
+        return "No committed run yet: `bash run_tutorial.sh` writes `results/history.json` and `results/metrics.json`."
+    s = history["summary"]
+    cm = metrics["confusion_matrix"]
+    hardware = (load("seed_vs_default.json") or load("step_times.json") or {}).get("hardware_line", "")
+    lines = [
+        "| | |", "|---|---|",
+        f"| validation accuracy, last epoch (epoch {s['epochs']}) | **{s['final_val_accuracy']:.3f}** |",
+        f"| validation accuracy, best checkpoint (epoch {s['best_epoch']}; chosen on the validation photos, so "
+        f"slightly optimistic) | {s['best_val_accuracy']:.3f} |",
+        f"| ROC AUC / average precision (best checkpoint, {metrics['n']:,} validation photos) | "
+        f"{metrics['roc_auc']:.3f} / {metrics['average_precision']:.3f} |",
+        f"| confusion matrix (rows: true cats, dogs; columns: predicted) | {cm} |",
+        f"| training time | {s['seconds_total'] / 60:.1f} min, {s['seconds_per_epoch_median']:.0f} s per epoch "
+        f"(median) |",
+    ]
+    comparison = load("seed_vs_default.json")
+    if comparison:
+        other, classic = comparison["default"]["summary"], comparison["seed_style"]["summary"]
+        seed = comparison["default"]["settings"]["seed"]
+        lines += [
+            f"| the same defaults with seed {seed} (`benchmarks/seed_vs_default.py`): last epoch / best | "
+            f"{other['final_val_accuracy']:.3f} / {other['best_val_accuracy']:.3f} |",
+            f"| stability: last-epoch accuracy of the two seeds | "
+            f"{abs(other['final_val_accuracy'] - s['final_val_accuracy']) * 100:.1f} points apart |",
+            f"| the classic seed-style setup, same epochs and machine: last epoch / best | "
+            f"{classic['final_val_accuracy']:.3f} / {classic['best_val_accuracy']:.3f} |",
+        ]
+    if hardware:
+        lines += ["", f"Hardware and software: {hardware}."]
+    return "\n".join(lines)
+
+
+def block_speed() -> str:
+    comparison, classroom, steps = load("seed_vs_default.json"), load("classroom.json"), load("step_times.json")
+    tfdata = load("tfdata_comparison.json")
+    lines = []
+    if comparison:
+        d, c = comparison["default"], comparison["seed_style"]
+        lines += [
+            f"Measured one after the other by `benchmarks/seed_vs_default.py` ({comparison['hardware_line']}), "
+            f"{d['summary']['epochs']} epochs each:",
+            "",
+            "| | seed-style: classic model, 150×150, batch 32, RMSprop | this tutorial's default |",
+            "|---|---:|---:|",
+            f"| training time | {c['summary']['seconds_total'] / 60:.1f} min | "
+            f"**{d['summary']['seconds_total'] / 60:.1f} min ({comparison['speedup']:.2f}× faster)** |",
+            f"| seconds per epoch (median) | {c['summary']['seconds_per_epoch_median']:.0f} | "
+            f"{d['summary']['seconds_per_epoch_median']:.0f} |",
+            f"| validation accuracy, last epoch | {c['summary']['final_val_accuracy']:.3f} | "
+            f"{d['summary']['final_val_accuracy']:.3f} |",
+            f"| warm prediction of one JPEG file: decode, resize, model | {c['latency']['file_to_answer_ms']:.0f} ms | "
+            f"**{d['latency']['file_to_answer_ms']:.0f} ms** |",
+            f"| of which the model (`predict_on_batch`) / called eagerly | {c['latency']['model_only_ms']:.0f} / "
+            f"{c['latency']['model_call_eager_ms']:.0f} ms | {d['latency']['model_only_ms']:.0f} / "
+            f"{d['latency']['model_call_eager_ms']:.0f} ms |",
+        ]
+    if steps:
+        v = steps["variants"]
+
+        def ms(name: str) -> str:
+            return f"{v[name]['ms_per_image']:.1f} ms" if name in v else "n/a"
+
+        lines += [
+            "",
+            "What each change bought, per training step (`benchmarks/step_times.py`, pure computation, interleaved; "
+            "milliseconds per photo, lower is better):",
+            "",
+            "| change | before | after | gain |",
+            "|---|---:|---:|---:|",
+        ]
+        for label, before, after in (
+            ("batch normalisation, usual place (Conv → BN → ReLU), 150×150", "classic_150_b32", "bn_before_relu_150_b32"),
+            ("batch normalisation moved after pooling, 150×150", "bn_before_relu_150_b32", "bn_after_pool_150_b32"),
+            ("photos 150 → 128 px", "bn_after_pool_150_b32", "bn_after_pool_128_b32"),
+            ("photos 128 → 96 px", "bn_after_pool_128_b32", "bn_after_pool_96_b32"),
+            ("batch 32 → 16", "bn_after_pool_96_b32", "bn_after_pool_96_b16"),
+            ("all together: seed-style → default", "classic_150_b32", "bn_after_pool_96_b16"),
+            ("classroom: 96 → 64 px", "bn_after_pool_96_b16", "bn_after_pool_64_b16"),
+        ):
+            if before in v and after in v:
+                gain = v[before]["ms_per_image"] / v[after]["ms_per_image"]
+                lines.append(f"| {label} | {ms(before)} | {ms(after)} | {gain:.2f}× |")
+    if tfdata:
+        t = tfdata["seconds_per_epoch_median"]
+        lines += ["", f"Input pipeline (notebook 06, same run): an epoch took {t['ImageDataGenerator']:.0f} s with "
+                  f"`ImageDataGenerator` and {t['tf.data']:.0f} s with a cached `tf.data` pipeline "
+                  f"({t['ImageDataGenerator'] / t['tf.data']:.2f}×)."]
+    if classroom:
+        cnn = classroom["cnn"]
+        lines += [
+            "",
+            f"**Classroom profile** (`bash run_tutorial.sh --profile classroom`), measured by "
+            f"`benchmarks/classroom.py` from the archive to the last notebook: **{classroom['seconds_total'] / 60:.1f} "
+            f"min** for all seven notebooks; the CNN reached **{cnn['final_val_accuracy']:.3f}** validation accuracy "
+            f"after {cnn['epochs']} epochs (best checkpoint {cnn['best_val_accuracy']:.3f}), the transfer model "
+            f"{classroom['transfer']['val_accuracy']:.3f}. Per notebook: "
+            + ", ".join(f"{k[:2]} {v:.0f} s" for k, v in classroom["seconds_per_notebook"].items()) + ".",
+        ]
+    return "\n".join(lines) if lines else "No speed measurements yet: run the scripts in `benchmarks/`."
+
+
+def block_transfer() -> str:
+    comparison, history = load("model_comparison.json"), load("transfer_history.json")
+    if not comparison:
+        return "Notebook 07 has not written `results/model_comparison.json` yet."
+    cnn, tr = comparison["cnn"], comparison["transfer"]
+
+    def cell(row: dict, key: str, fmt: str) -> str:
+        return "n/a" if row.get(key) is None else fmt.format(row[key])
+
+    rows = [
+        ("validation accuracy", "accuracy", "{:.3f}"), ("ROC AUC", "roc_auc", "{:.3f}"),
+        ("input size (pixels)", "input_size", "{}"), ("parameters", "parameters", "{:,}"),
+        ("trainable parameters (last phase)", "trainable_parameters", "{:,}"),
+        ("training time (min)", "training_minutes", "{:.1f}"),
+        ("single-image prediction, compiled (ms)", "latency_ms", "{:.1f}"),
+        ("model size on disk (MB)", "size_mb", "{:.1f}"),
+    ]
+    lines = ["| | our CNN (notebooks 2–3) | MobileNetV2, fine-tuned (notebook 7) |", "|---|---:|---:|"]
+    lines += [f"| {label} | {cell(cnn, key, fmt)} | {cell(tr, key, fmt)} |" for label, key, fmt in rows]
+    if history:
+        s = history["summary"]
+        reached = (f"first reached {s['target_accuracy']:.0%} after epoch {s['first_epoch_at_target']}, "
+                   f"{s['minutes_to_target']:.1f} min into training" if s.get("first_epoch_at_target")
+                   else f"did not reach {s['target_accuracy']:.0%}")
+        lines += ["", f"Transfer training: {s['frozen_epochs']} frozen + {s['fine_tune_epochs']} fine-tuning epochs, "
+                  f"{s['seconds_total'] / 60:.1f} min; validation accuracy {reached}."]
+    return "\n".join(lines)
+
+
+BLOCKS = {"notebooks": block_notebooks, "results": block_results, "speed": block_speed, "transfer": block_transfer}
+
+
+def render(text: str) -> str:
+    for name, make in BLOCKS.items():
+        pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.DOTALL)
+        if not pattern.search(text):
+            raise SystemExit(f"README.md has no generated block '{name}'")
+        body = make()
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only check; exit 1 if README.md is out of date")
+    args = parser.parse_args(argv)
+    current = README.read_text()
+    updated = render(current)
+    if args.check:
+        if updated != current:
+            print("README.md is out of date with results/: run python tools/update_readme.py", file=sys.stderr)
+            return 1
+        return 0
+    README.write_text(updated)
+    print("README.md updated" if updated != current else "README.md was up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
