@@ -94,7 +94,8 @@ def test_tiny_classroom_run_times_the_whole_chain(tmp_path):
 
     assert results["mode"] == "tiny" and results["profile"] == tutorial.CLASSROOM_PARAMETERS
     assert sorted(results["seconds_per_notebook"]) == [nb.name for nb in tutorial.notebooks()]
-    assert results["seconds_total"] >= sum(results["seconds_per_notebook"].values()) > 0
+    per_notebook = results["seconds_per_notebook"]  # each rounded to 0.1 s
+    assert results["seconds_total"] + 0.05 * len(per_notebook) >= sum(per_notebook.values()) > 0
     assert results["cnn"]["epochs"] == tutorial.CLASSROOM_PARAMETERS["03_training"]["epochs"]
     assert 0 <= results["cnn"]["final_val_accuracy"] <= 1 and 0 <= results["transfer"]["val_accuracy"] <= 1
 
