@@ -209,6 +209,21 @@ def make_tiny_images(root: Path, train: int = 8, validation: int = 4, size: int 
     return root
 
 
+def data_folder(given: str | None, tiny: bool, ws, scratch: Path, **tiny_options) -> Path | None:
+    """The image folder a benchmark reads: generated images in tiny mode, else ``given`` or the workspace's.
+
+    Prints what to do and returns None when the folder has no ``train/`` and ``validation/``.
+    """
+    if tiny and not given:
+        return make_tiny_images(scratch / "images", **tiny_options)
+    data = Path(given).expanduser().resolve() if given else ws.data / "cats_and_dogs_filtered"
+    if not (data / "train").is_dir() or not (data / "validation").is_dir():
+        print(f"error: no train/ and validation/ in {data}. Run notebook 01 first (it extracts the data "
+              "there), or pass --data, or --tiny for generated images.", file=sys.stderr)
+        return None
+    return data
+
+
 def count_files(folder: Path) -> int:
     suffixes = {".jpg", ".jpeg", ".png", ".bmp"}
     return sum(1 for p in folder.rglob("*") if p.suffix.lower() in suffixes)
@@ -393,23 +408,32 @@ def measure_pipelines(data: Path, s: Settings, log) -> dict:
 # --------------------------------------------------------------------------- model, FLOPs, matmul
 
 
-def build_model(batch_norm: bool, size: int, augmentation: list | None = None, dropout: float = 0.5):
-    """Notebook 02's model: four Conv2D/MaxPooling blocks (32, 64, 128, 128), Flatten, Dropout, Dense 512, Dense 1."""
+def build_model(batch_norm: bool, size: int, augmentation: list | None = None, dropout: float = 0.5,
+                placement: str | None = None, momentum: float = 0.99):
+    """The tutorial's network: four Conv2D/MaxPooling blocks (32, 64, 128, 128), Flatten, Dropout, Dense 512, Dense 1.
+
+    ``placement`` of batch normalisation: ``"none"`` (the classic model), ``"before_relu"`` (Conv → BN → ReLU →
+    pool, the usual place; what ``batch_norm=True`` means here) or ``"after_pool"`` (Conv+ReLU → pool → BN,
+    notebook 02's choice).
+    """
     import keras
     from keras import layers
 
+    placement = placement or ("before_relu" if batch_norm else "none")
+
     def block(filters):
-        out = [layers.Conv2D(filters, 3, use_bias=not batch_norm)]
-        if batch_norm:
-            out.append(layers.BatchNormalization())
-        return out + [layers.Activation("relu"), layers.MaxPooling2D(2)]
+        if placement == "before_relu":
+            return [layers.Conv2D(filters, 3, use_bias=False), layers.BatchNormalization(momentum=momentum),
+                    layers.Activation("relu"), layers.MaxPooling2D(2)]
+        out = [layers.Conv2D(filters, 3, activation="relu"), layers.MaxPooling2D(2)]
+        return out + [layers.BatchNormalization(momentum=momentum)] if placement == "after_pool" else out
 
     front = [layers.Rescaling(1 / 255), *augmentation] if augmentation is not None else []
     return keras.Sequential([
         keras.Input((size, size, 3)), *front, *block(32), *block(64), *block(128), *block(128),
         layers.Flatten(), layers.Dropout(dropout), layers.Dense(512, activation="relu"),
         layers.Dense(1, activation="sigmoid"),
-    ], name=f"{'batchnorm' if batch_norm else 'classic'}_{size}")
+    ], name=f"{'classic' if placement == 'none' else 'batchnorm'}_{size}")
 
 
 def compile_model(model, jit_compile: bool = False):
@@ -891,14 +915,9 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="catsdogs-benchmark-"))
     try:
         ws = paths.workspace(args.workdir)
-        if args.tiny and not args.data:
-            data = make_tiny_images(scratch / "images")
-        else:
-            data = Path(args.data).expanduser() if args.data else ws.data / "cats_and_dogs_filtered"
-            if not (data / "train").is_dir() or not (data / "validation").is_dir():
-                print(f"error: no train/ and validation/ in {data}. Run notebook 01 first (it extracts the data "
-                      "there), or pass --data, or --tiny for generated images.", file=sys.stderr)
-                return 2
+        data = data_folder(args.data, args.tiny, ws, scratch)
+        if data is None:
+            return 2
         s.train_images, s.validation_images = count_files(data / "train"), count_files(data / "validation")
         set_seeds(s.seed)
         hardware, software = describe_machine()

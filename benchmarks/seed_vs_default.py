@@ -37,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from benchmark import describe_machine, hardware_line, load_average, make_tiny_images  # noqa: E402
+from benchmark import build_model, data_folder, describe_machine, hardware_line, load_average  # noqa: E402
 
 SCHEMA_VERSION = 1
 
@@ -77,7 +77,6 @@ class EpochLog:
 
 def train_seed_style(data: Path, epochs: int, image_size: int, seed: int, log) -> tuple[object, dict]:
     import keras
-    from keras import layers
     from tensorflow.keras.preprocessing.image import ImageDataGenerator
 
     from catsdogs.env import set_seeds
@@ -90,12 +89,7 @@ def train_seed_style(data: Path, epochs: int, image_size: int, seed: int, log) -
         train = ImageDataGenerator(rescale=1 / 255, **s["augmentation"]).flow_from_directory(
             data / "train", shuffle=True, seed=seed, **flow)
         validation = ImageDataGenerator(rescale=1 / 255).flow_from_directory(data / "validation", shuffle=False, **flow)
-    blocks = []
-    for filters in s["filters"]:
-        blocks += [layers.Conv2D(filters, 3, activation="relu"), layers.MaxPooling2D(2)]
-    model = keras.Sequential([keras.Input((image_size, image_size, 3)), *blocks, layers.Flatten(),
-                              layers.Dropout(s["dropout"]), layers.Dense(512, activation="relu"),
-                              layers.Dense(1, activation="sigmoid")], name="seed_style")
+    model = build_model(False, image_size, dropout=s["dropout"])  # the classic model, filters 32/64/128/128
     model.compile(keras.optimizers.RMSprop(s["learning_rate"]), "binary_crossentropy", metrics=["accuracy"])
     epoch_log = EpochLog()
     start = time.perf_counter()
@@ -183,8 +177,6 @@ def make_figure(results: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from catsdogs import artifacts
-
     runs = (("seed_style", "seed-style (classic, 150 px, RMSprop)", "tab:gray"),
             ("default", "this tutorial's default", "tab:green"))
     fig, (ax_acc, ax_time) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [3, 2]})
@@ -205,15 +197,9 @@ def make_figure(results: dict, path: Path) -> Path:
     fig.suptitle(results["hardware_line"], fontsize=8, y=0.01, va="bottom")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     path.parent.mkdir(parents=True, exist_ok=True)
-    artifacts.atomic_write_bytes(path, _png(fig))
+    fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
-
-
-def _png(fig) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,14 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="catsdogs-seed-vs-default-"))
     try:
         ws = paths.workspace(args.workdir)
-        if args.tiny and not args.data:
-            data = make_tiny_images(scratch / "images", train=8, validation=4, size=80)
-        else:
-            data = Path(args.data).expanduser().resolve() if args.data else ws.data / "cats_and_dogs_filtered"
-            if not (data / "train").is_dir() or not (data / "validation").is_dir():
-                print(f"error: no train/ and validation/ in {data}. Run notebook 01 first (it extracts the data "
-                      "there), or pass --data, or --tiny for generated images.", file=sys.stderr)
-                return 2
+        data = data_folder(args.data, args.tiny, ws, scratch, train=8, validation=4, size=80)
+        if data is None:
+            return 2
         epochs = args.epochs or (1 if args.tiny else 25)
         hardware, software = describe_machine()
         log(hardware_line(hardware, software) + f"; {epochs} epochs each")

@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from benchmark import describe_machine, hardware_line, load_average  # noqa: E402
+from benchmark import build_model, compile_model, describe_machine, hardware_line, load_average  # noqa: E402
 
 SCHEMA_VERSION = 1
 
@@ -46,23 +46,7 @@ BASELINE = "classic_150_b32"
 
 
 def build(placement: str, size: int):
-    import keras
-    from keras import layers
-
-    blocks = []
-    for filters in (32, 64, 128, 128):
-        if placement == "none":
-            blocks += [layers.Conv2D(filters, 3, activation="relu"), layers.MaxPooling2D(2)]
-        elif placement == "before_relu":
-            blocks += [layers.Conv2D(filters, 3, use_bias=False), layers.BatchNormalization(momentum=0.9),
-                       layers.Activation("relu"), layers.MaxPooling2D(2)]
-        else:
-            blocks += [layers.Conv2D(filters, 3, activation="relu"), layers.MaxPooling2D(2),
-                       layers.BatchNormalization(momentum=0.9)]
-    model = keras.Sequential([keras.Input((size, size, 3)), *blocks, layers.Flatten(), layers.Dropout(0.5),
-                              layers.Dense(512, activation="relu"), layers.Dense(1, activation="sigmoid")])
-    model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy", metrics=["accuracy"])
-    return model
+    return compile_model(build_model(False, size, placement=placement, momentum=0.9))
 
 
 def main(argv: list[str] | None = None) -> int:

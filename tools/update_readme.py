@@ -50,12 +50,13 @@ def duration(seconds: float) -> str:
 
 
 def block_notebooks() -> str:
-    times = (load("run_times.json") or {}).get("seconds", {})
+    run_times = load("run_times.json") or {}
+    times = run_times.get("seconds", {})
     rows = ["| notebook | what you learn | time in the committed run |", "|---|---|---|"]
     for name, (title, learn) in NOTEBOOKS.items():
         rows.append(f"| [{title}](notebooks/{name}) | {learn} | "
                     f"{duration(times[name]) if name in times else 'not in the committed run'} |")
-    total = (load("run_times.json") or {}).get("total_seconds")
+    total = run_times.get("total_seconds")
     if total:
         rows.append(f"| **all seven** | `bash run_tutorial.sh` | **{duration(total)}** |")
     return "\n".join(rows)
