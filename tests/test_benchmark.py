@@ -75,7 +75,8 @@ def test_tiny_seed_vs_default_trains_both_and_writes_the_comparison(tmp_path):
     for run in (seed, default):
         assert len(run["epochs"]) == run["summary"]["epochs"] == 1
         assert 0 <= run["summary"]["final_val_accuracy"] <= 1 and run["summary"]["seconds_total"] > 0
-        assert run["latency"]["file_to_answer_ms"] >= run["latency"]["model_only_ms"] > 0
+        # two separately timed medians: no order between them is asserted (tests never compare timings)
+        assert run["latency"]["file_to_answer_ms"] > 0 and run["latency"]["model_only_ms"] > 0
     assert results["speedup"] == round(seed["summary"]["seconds_total"] / default["summary"]["seconds_total"], 2)
     assert not list((tmp_path / "work").rglob("*.keras"))  # the notebooks ran in a scratch workspace
 
