@@ -117,3 +117,14 @@ def test_tiny_step_times_compare_the_variants(tmp_path):
         assert entry["step_s_median"] > 0
         expected = entry["step_s_median"] / entry["batch_size"] * 2000
         assert abs(entry["train_epoch_s_2000_images"] - expected) <= 0.05 + 1e-3 * expected
+
+
+def test_committed_classroom_measurement_is_of_the_current_profile():
+    """The README quotes results/classroom.json; it must have measured the profile users get today."""
+    results = json.loads((REPO / "results" / "classroom.json").read_text())
+    from catsdogs import tutorial
+
+    assert results["mode"] == "full", "results/classroom.json must come from the real data (not --tiny)"
+    assert results["profile"] == tutorial.CLASSROOM_PARAMETERS, (
+        "the classroom profile changed since it was measured: run benchmarks/classroom.py again"
+    )

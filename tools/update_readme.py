@@ -157,13 +157,19 @@ def block_speed() -> str:
         lines += [
             "",
             f"**Classroom profile** (`bash run_tutorial.sh --profile classroom`), measured by "
-            f"`benchmarks/classroom.py` from the archive to the last notebook: **{classroom['seconds_total'] / 60:.1f} "
-            f"min** for all seven notebooks; the CNN reached **{cnn['final_val_accuracy']:.3f}** validation accuracy "
+            f"`benchmarks/classroom.py` from the archive to the last notebook: **{_minutes_seconds(classroom['seconds_total'])}** "
+            f"for all seven notebooks; the CNN reached **{cnn['final_val_accuracy']:.3f}** validation accuracy "
             f"after {cnn['epochs']} epochs (best checkpoint {cnn['best_val_accuracy']:.3f}), the transfer model "
             f"{classroom['transfer']['val_accuracy']:.3f}. Per notebook: "
             + ", ".join(f"{k[:2]} {v:.0f} s" for k, v in classroom["seconds_per_notebook"].items()) + ".",
         ]
     return "\n".join(lines) if lines else "No speed measurements yet: run the scripts in `benchmarks/`."
+
+
+def _minutes_seconds(seconds: float) -> str:
+    """298.2 -> '4 min 58 s': near a limit of whole minutes, a rounded '5.0 min' would hide which side it is on."""
+    whole = round(seconds)
+    return f"{whole // 60} min {whole % 60:02d} s"
 
 
 def block_transfer() -> str:
