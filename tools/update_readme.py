@@ -157,8 +157,9 @@ def block_speed() -> str:
         lines += [
             "",
             f"**Classroom profile** (`bash run_tutorial.sh --profile classroom`), measured by "
-            f"`benchmarks/classroom.py` from the archive to the last notebook: **{_minutes_seconds(classroom['seconds_total'])}** "
-            f"for all seven notebooks; the CNN reached **{cnn['final_val_accuracy']:.3f}** validation accuracy "
+            f"`benchmarks/classroom.py` from the archive to the last notebook: "
+            f"**{_minutes_seconds(classroom['seconds_total'])}** for all seven notebooks; "
+            f"the CNN reached **{cnn['final_val_accuracy']:.3f}** validation accuracy "
             f"after {cnn['epochs']} epochs (best checkpoint {cnn['best_val_accuracy']:.3f}), the transfer model "
             f"{classroom['transfer']['val_accuracy']:.3f}. Per notebook: "
             + ", ".join(f"{k[:2]} {v:.0f} s" for k, v in classroom["seconds_per_notebook"].items()) + ".",
