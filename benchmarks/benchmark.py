@@ -409,29 +409,34 @@ def measure_pipelines(data: Path, s: Settings, log) -> dict:
 
 
 def build_model(batch_norm: bool, size: int, augmentation: list | None = None, dropout: float = 0.5,
-                placement: str | None = None, momentum: float = 0.99):
+                placement: str | None = None, momentum: float = 0.99, filters=(32, 64, 128, 128),
+                head: str = "flatten", padding: str = "valid"):
     """The tutorial's network: four Conv2D/MaxPooling blocks (32, 64, 128, 128), Flatten, Dropout, Dense 512, Dense 1.
 
     ``placement`` of batch normalisation: ``"none"`` (the classic model), ``"before_relu"`` (Conv → BN → ReLU →
     pool, the usual place; what ``batch_norm=True`` means here) or ``"after_pool"`` (Conv+ReLU → pool → BN,
-    notebook 02's choice).
+    notebook 02's choice). ``filters`` of the four blocks, ``head`` (``"flatten"`` or ``"gap"``: global average
+    pooling before the dense layer) and the convolutions' ``padding`` are there for accuracy experiments.
     """
     import keras
     from keras import layers
 
     placement = placement or ("before_relu" if batch_norm else "none")
 
-    def block(filters):
+    def block(n):
         if placement == "before_relu":
-            return [layers.Conv2D(filters, 3, use_bias=False), layers.BatchNormalization(momentum=momentum),
+            return [layers.Conv2D(n, 3, padding=padding, use_bias=False), layers.BatchNormalization(momentum=momentum),
                     layers.Activation("relu"), layers.MaxPooling2D(2)]
-        out = [layers.Conv2D(filters, 3, activation="relu"), layers.MaxPooling2D(2)]
+        out = [layers.Conv2D(n, 3, padding=padding, activation="relu"), layers.MaxPooling2D(2)]
         return out + [layers.BatchNormalization(momentum=momentum)] if placement == "after_pool" else out
 
+    if len(filters) != 4 or head not in ("flatten", "gap"):
+        raise ValueError(f"four blocks and a 'flatten' or 'gap' head, not filters={filters}, head={head!r}")
     front = [layers.Rescaling(1 / 255), *augmentation] if augmentation is not None else []
+    pool = layers.Flatten() if head == "flatten" else layers.GlobalAveragePooling2D()
     return keras.Sequential([
-        keras.Input((size, size, 3)), *front, *block(32), *block(64), *block(128), *block(128),
-        layers.Flatten(), layers.Dropout(dropout), layers.Dense(512, activation="relu"),
+        keras.Input((size, size, 3)), *front, *(layer for n in filters for layer in block(n)),
+        pool, layers.Dropout(dropout), layers.Dense(512, activation="relu"),
         layers.Dense(1, activation="sigmoid"),
     ], name=f"{'classic' if placement == 'none' else 'batchnorm'}_{size}")
 
