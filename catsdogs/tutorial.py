@@ -34,7 +34,7 @@ QUICK_PARAMETERS = {
                              "latency_runs": 5},
 }
 
-#: The classroom profile: the whole chain on the real data in under five minutes on a 2-core laptop.
+#: The classroom profile: the whole chain on the real data in five minutes on a 2-core machine like ours.
 #: Smaller photos (64×64), lighter augmentation and fewer epochs; the README gives its measured numbers
 #: (benchmarks/classroom.py). On two cores the CNN's epochs at 64×64 are bound by JPEG decoding and the
 #: Python input pipeline, not the model, so every epoch must count.
