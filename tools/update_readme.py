@@ -13,6 +13,7 @@ around the blocks is written by hand. The numbers come from ``results/*.json``: 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import sys
@@ -202,7 +203,24 @@ def block_transfer() -> str:
     return "\n".join(lines)
 
 
-BLOCKS = {"notebooks": block_notebooks, "results": block_results, "speed": block_speed, "transfer": block_transfer}
+def block_variants() -> str:
+    variants = (load("accuracy_variants.json") or {}).get("variants", {})
+    rows = ["| run (`--name`) | what changed | parameters | last epoch | best (epoch) |", "|---|---|---:|---:|---:|"]
+    script = importlib.util.spec_from_file_location("accuracy_variants", ROOT / "benchmarks" / "accuracy_variants.py")
+    module = importlib.util.module_from_spec(script)
+    script.loader.exec_module(module)
+    defaults = module.DEFAULTS  # the script's defaults tell what each run changed
+    for name, run in variants.items():
+        if run.get("mode") != "full":
+            continue
+        changed = ", ".join(f"{k} {v}" for k, v in run["settings"].items() if defaults.get(k) != v) or "nothing"
+        rows.append(f"| {name} | {changed} | {run['parameters']:,} | {run['final_val_accuracy']:.3f} | "
+                    f"{run['best_val_accuracy']:.3f} ({run['best_epoch']}) |")
+    return "\n".join(rows) if len(rows) > 2 else "No accuracy experiments yet: see `benchmarks/accuracy_variants.py`."
+
+
+BLOCKS = {"notebooks": block_notebooks, "results": block_results, "speed": block_speed, "transfer": block_transfer,
+          "variants": block_variants}
 
 
 def render(text: str) -> str:
