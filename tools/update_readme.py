@@ -210,7 +210,7 @@ def block_variants() -> str:
     module = importlib.util.module_from_spec(script)
     script.loader.exec_module(module)
     defaults = module.DEFAULTS  # the script's defaults tell what each run changed
-    for name, run in variants.items():
+    for name, run in sorted(variants.items(), key=lambda item: item[0] != "default"):  # the reference first
         if run.get("mode") != "full":
             continue
         changed = ", ".join(f"{k} {v}" for k, v in run["settings"].items() if defaults.get(k) != v) or "nothing"
