@@ -34,12 +34,14 @@ sys.path.insert(0, str(HERE))
 
 from benchmark import build_model, data_folder, describe_machine, hardware_line  # noqa: E402
 
+from catsdogs.tutorial import CLASSROOM_PARAMETERS  # noqa: E402
+
 SCHEMA_VERSION = 1
 
 AUGMENTATIONS = {
     "light": {"rotation_range": 15, "width_shift_range": 0.1, "height_shift_range": 0.1, "zoom_range": 0.15,
               "horizontal_flip": True},  # notebook 01's default
-    "flipzoom": {"zoom_range": 0.1, "horizontal_flip": True},  # the classroom profile's
+    "flipzoom": CLASSROOM_PARAMETERS["01_data"]["augmentation"],  # the classroom profile's
     "medium": {"rotation_range": 25, "width_shift_range": 0.15, "height_shift_range": 0.15, "zoom_range": 0.2,
                "horizontal_flip": True},
     "none": {},
@@ -134,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     quiet_tensorflow()
     ws = paths.workspace(args.workdir)
     with tempfile.TemporaryDirectory(prefix="catsdogs-variants-") as scratch:
-        data = data_folder(args.data, args.tiny, ws, Path(scratch), size=48)
+        data = data_folder(args.data, args.tiny, ws, Path(scratch), size=TINY["size"])
         if data is None:
             return 2
         print(f"{args.name}: {settings}", flush=True)
