@@ -12,6 +12,7 @@ schedule). The settings a run can change, and their defaults (the notebooks' def
 
     size 96 · filters 32,64,128,128 · head flatten (or gap) · padding valid (or same) · dropout 0.5
     learning_rate 1e-3 · batch_size 16 · epochs 25 · seed 42 · augmentation light (or flipzoom, medium, none)
+    optimizer adam (or sgd: momentum 0.9, Nesterov) · weight_decay 0 (Keras' decoupled decay) · label_smoothing 0
 
 Results go into ``results/accuracy_variants.json``, one entry per ``--name`` (a later run of the same name
 replaces it): the settings, every epoch's numbers, the last epoch's and the best validation accuracy. This
@@ -48,7 +49,8 @@ AUGMENTATIONS = {
 }
 
 DEFAULTS = {"size": 96, "filters": "32,64,128,128", "head": "flatten", "padding": "valid", "dropout": 0.5,
-            "learning_rate": 1e-3, "batch_size": 16, "epochs": 25, "seed": 42, "augmentation": "light"}
+            "learning_rate": 1e-3, "batch_size": 16, "epochs": 25, "seed": 42, "augmentation": "light",
+            "optimizer": "adam", "weight_decay": 0.0, "label_smoothing": 0.0}
 TINY = {"size": 48, "epochs": 2, "batch_size": 4}  # 48: the smallest size four blocks fit comfortably
 
 
@@ -62,6 +64,8 @@ def parse_settings(pairs: list[str], tiny: bool) -> dict:
         settings[key] = type(DEFAULTS[key])(value)
     if settings["augmentation"] not in AUGMENTATIONS:
         raise SystemExit(f"error: augmentation must be one of {', '.join(AUGMENTATIONS)}")
+    if settings["optimizer"] not in ("adam", "sgd"):
+        raise SystemExit("error: optimizer must be adam or sgd")
     return settings
 
 
@@ -93,7 +97,11 @@ def train(data: Path, s: dict, log) -> dict:
     filters = tuple(int(n) for n in s["filters"].split(","))
     model = build_model(True, s["size"], dropout=s["dropout"], placement="after_pool", momentum=0.9,
                         filters=filters, head=s["head"], padding=s["padding"])
-    model.compile(keras.optimizers.Adam(s["learning_rate"]), "binary_crossentropy", metrics=["accuracy"])
+    decay = s["weight_decay"] or None
+    optimizer = (keras.optimizers.Adam(s["learning_rate"], weight_decay=decay) if s["optimizer"] == "adam" else
+                 keras.optimizers.SGD(s["learning_rate"], momentum=0.9, nesterov=True, weight_decay=decay))
+    loss = keras.losses.BinaryCrossentropy(label_smoothing=s["label_smoothing"])
+    model.compile(optimizer, loss, metrics=["accuracy"])
 
     def cosine(epoch, rate):  # notebook 03's schedule
         return s["learning_rate"] * 0.5 * (1 + math.cos(math.pi * epoch / s["epochs"]))
@@ -114,9 +122,13 @@ def train(data: Path, s: dict, log) -> dict:
     model.fit(batches, validation_data=(x_val / 255, y_val), epochs=s["epochs"], verbose=0,
               callbacks=[keras.callbacks.LearningRateScheduler(cosine), Record()])
     best = max(epochs, key=lambda row: row["val_accuracy"])
+    # Test-time augmentation, for comparison only: the average of the photo's and its mirror image's answers
+    plain = model.predict(x_val / 255, verbose=0)[:, 0]
+    mirrored = model.predict(x_val[:, :, ::-1] / 255, verbose=0)[:, 0]
+    flip_accuracy = float((((plain + mirrored) / 2 > 0.5) == (y_val == 1)).mean())
     return {"settings": s, "parameters": model.count_params(), "seconds_total": round(time.perf_counter() - start, 1),
             "final_val_accuracy": epochs[-1]["val_accuracy"], "best_val_accuracy": best["val_accuracy"],
-            "best_epoch": best["epoch"], "epochs": epochs}
+            "best_epoch": best["epoch"], "final_val_accuracy_flip_averaged": flip_accuracy, "epochs": epochs}
 
 
 def main(argv: list[str] | None = None) -> int:
