@@ -205,7 +205,8 @@ def block_transfer() -> str:
 
 def block_variants() -> str:
     variants = (load("accuracy_variants.json") or {}).get("variants", {})
-    rows = ["| run (`--name`) | what changed | parameters | last epoch | best (epoch) |", "|---|---|---:|---:|---:|"]
+    rows = ["| run (`--name`) | what changed | parameters | last epoch | best (epoch) | last, mirror-averaged |",
+            "|---|---|---:|---:|---:|---:|"]
     script = importlib.util.spec_from_file_location("accuracy_variants", ROOT / "benchmarks" / "accuracy_variants.py")
     module = importlib.util.module_from_spec(script)
     script.loader.exec_module(module)
@@ -214,8 +215,10 @@ def block_variants() -> str:
         if run.get("mode") != "full":
             continue
         changed = ", ".join(f"{k} {v}" for k, v in run["settings"].items() if defaults.get(k) != v) or "nothing"
+        mirrored = run.get("final_val_accuracy_flip_averaged")  # runs before the script measured it have none
         rows.append(f"| {name} | {changed} | {run['parameters']:,} | {run['final_val_accuracy']:.3f} | "
-                    f"{run['best_val_accuracy']:.3f} ({run['best_epoch']}) |")
+                    f"{run['best_val_accuracy']:.3f} ({run['best_epoch']}) | "
+                    f"{'—' if mirrored is None else f'{mirrored:.3f}'} |")
     return "\n".join(rows) if len(rows) > 2 else "No accuracy experiments yet: see `benchmarks/accuracy_variants.py`."
 
 
