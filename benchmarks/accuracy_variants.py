@@ -15,9 +15,10 @@ schedule). The settings a run can change, and their defaults (the notebooks' def
     optimizer adam (or sgd: momentum 0.9, Nesterov) · weight_decay 0 (Keras' decoupled decay) · label_smoothing 0
 
 Results go into ``results/accuracy_variants.json``, one entry per ``--name`` (a later run of the same name
-replaces it): the settings, every epoch's numbers, the last epoch's and the best validation accuracy. This
-answers "does this change help?" quickly; a change that helps must then be made in the notebooks, and
-only a full run of them counts as the tutorial's result.
+replaces it): the settings, every epoch's numbers, the last epoch's and the best validation accuracy, and
+the final model's accuracy when each photo's answer is averaged with its mirror image's (for comparison
+only: notebook 03's metric is the plain one). This answers "does this change help?" quickly; a change that
+helps must then be made in the notebooks, and only a full run of them counts as the tutorial's result.
 """
 
 from __future__ import annotations
