@@ -59,6 +59,9 @@ FORMATS_TEXT = "JPEG, PNG, GIF, BMP, TIFF, WebP or AVIF"
 PREVIEW_SIZE = 448
 #: Room for the multipart boundaries and headers around the file in a request body.
 MULTIPART_OVERHEAD = 64 * 1024
+#: A refused body is read and dropped up to this many bytes before the refusal is sent: a client still
+#: sending gets the answer, where closing on unread data would reset the connection and lose it.
+DRAIN_BYTES = 64 * 1024 * 1024
 TRAINING_NOTEBOOK = "03_training.ipynb"
 STATIC = Path(__file__).resolve().parent / "static"
 CURL_EXAMPLE = "curl -F file=@photo.jpg http://127.0.0.1:8000/api/predict"
@@ -94,13 +97,23 @@ class BodyTooLarge(HTTPException):
                               "Send a smaller photo (the model only looks at a small version of it).")
 
 
+async def drain(receive: Receive, budget: int) -> None:
+    """Read and drop the rest of a request body, at most about ``budget`` bytes of it."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+        budget -= len(message.get("body", b""))
+
+
 class BodyLimit:
-    """ASGI middleware: refuse a request body too large for a ``max_file_bytes`` upload before reading it.
+    """ASGI middleware: refuse a request body too large for a ``max_file_bytes`` upload before storing it.
 
     The body may be ``MULTIPART_OVERHEAD`` larger than the file, for the form's boundaries and
     headers; the exact file size is checked once the form is parsed. A declared
-    ``Content-Length`` over the limit is answered at once; a body without one (chunked) is
-    counted as it arrives and cut off when it passes the limit.
+    ``Content-Length`` over the limit is refused without storing any of the body; a body without
+    one (chunked) is counted as it arrives and refused when it passes the limit. Either way the
+    rest of the body is dropped (see ``drain``) before the answer goes out.
     """
 
     def __init__(self, app: ASGIApp, max_file_bytes: int):
@@ -116,6 +129,7 @@ class BodyLimit:
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             error = BodyTooLarge(self.max_file_bytes, int(declared))
+            await drain(receive, DRAIN_BYTES)
             response = JSONResponse({"detail": error.detail}, 413, headers={"Connection": "close"})
             await response(scope, receive, send)
             return
@@ -127,6 +141,8 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    if message.get("more_body", False):
+                        await drain(receive, DRAIN_BYTES - received)
                     raise BodyTooLarge(self.max_file_bytes)
             return message
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import shutil
@@ -171,10 +172,39 @@ def oversized_stream(megabytes: int = 40):
 MULTIPART = {"content-type": "multipart/form-data; boundary=xyz"}
 
 
-def test_too_many_bytes_are_refused_before_reading_them(client):
+def test_too_many_bytes_are_refused_before_storing_them(client):
     too_big = b"\xff\xd8" + b"\0" * (10 * 1024 * 1024)
     assert_refused(upload(client, "huge.jpg", too_big), 413, "the limit is 10 MB")
     assert_refused(client.post("/api/predict", content=oversized_stream(), headers=MULTIPART), 413, "the limit is 10 MB")
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_a_refused_body_is_read_to_its_end_before_the_answer(declared):
+    """A server that closes on unread data resets the connection: a client still sending loses the answer."""
+    mb = 1024 * 1024
+    chunks = [b"\0" * mb for _ in range(12)]
+    events = []
+
+    async def receive():
+        events.append("read")
+        return {"type": "http.request", "body": chunks.pop(0), "more_body": len(chunks) > 0}
+
+    async def send(message):
+        events.append(message["type"])
+
+    async def form_parser(scope, receive, send):  # reads the body to its end, as the form parser does
+        while (await receive()).get("more_body"):
+            pass
+
+    headers = [(b"content-length", str(12 * mb).encode())] if declared else []
+    limit = webapp.BodyLimit(form_parser, max_file_bytes=10 * mb)
+    if declared:
+        asyncio.run(limit({"type": "http", "headers": headers}, receive, send))
+        assert events.index("http.response.start") == events.count("read")  # the answer came after every read
+    else:  # the app's exception handler turns the error into the answer
+        with pytest.raises(webapp.BodyTooLarge):
+            asyncio.run(limit({"type": "http", "headers": headers}, receive, send))
+    assert chunks == []
 
 
 def test_the_limits_hold_on_a_real_server(tiny_workspace):
