@@ -13,6 +13,8 @@ schedule). The settings a run can change, and their defaults (the notebooks' def
     size 96 · filters 32,64,128,128 · head flatten (or gap) · padding valid (or same) · dropout 0.5
     learning_rate 1e-3 · batch_size 16 · epochs 25 · seed 42 · augmentation light (or flipzoom, medium, none)
     optimizer adam (or sgd: momentum 0.9, Nesterov) · weight_decay 0 (Keras' decoupled decay) · label_smoothing 0
+    warmup 0 (epochs of linearly rising learning rate before the cosine) · ema 0 (the optimiser's moving average
+    of the weights, e.g. 0.99, validated each epoch with the averaged weights; 0 = off)
 
 Results go into ``results/accuracy_variants.json``, one entry per ``--name`` (a later run of the same name
 replaces it): the settings, every epoch's numbers, the last epoch's and the best validation accuracy, and
@@ -51,7 +53,7 @@ AUGMENTATIONS = {
 
 DEFAULTS = {"size": 96, "filters": "32,64,128,128", "head": "flatten", "padding": "valid", "dropout": 0.5,
             "learning_rate": 1e-3, "batch_size": 16, "epochs": 25, "seed": 42, "augmentation": "light",
-            "optimizer": "adam", "weight_decay": 0.0, "label_smoothing": 0.0}
+            "optimizer": "adam", "weight_decay": 0.0, "label_smoothing": 0.0, "warmup": 0, "ema": 0.0}
 TINY = {"size": 48, "epochs": 2, "batch_size": 4}  # 48: the smallest size four blocks fit comfortably
 
 
@@ -67,6 +69,8 @@ def parse_settings(pairs: list[str], tiny: bool) -> dict:
         raise SystemExit(f"error: augmentation must be one of {', '.join(AUGMENTATIONS)}")
     if settings["optimizer"] not in ("adam", "sgd"):
         raise SystemExit("error: optimizer must be adam or sgd")
+    if not 0 <= settings["warmup"] < settings["epochs"] or not 0 <= settings["ema"] < 1:
+        raise SystemExit("error: warmup must be 0 to epochs - 1, and ema 0 (off) or a momentum below 1")
     return settings
 
 
@@ -98,14 +102,17 @@ def train(data: Path, s: dict, log) -> dict:
     filters = tuple(int(n) for n in s["filters"].split(","))
     model = build_model(True, s["size"], dropout=s["dropout"], placement="after_pool", momentum=0.9,
                         filters=filters, head=s["head"], padding=s["padding"])
-    decay = s["weight_decay"] or None
-    optimizer = (keras.optimizers.Adam(s["learning_rate"], weight_decay=decay) if s["optimizer"] == "adam" else
-                 keras.optimizers.SGD(s["learning_rate"], momentum=0.9, nesterov=True, weight_decay=decay))
+    extra = {"weight_decay": s["weight_decay"] or None, "use_ema": s["ema"] > 0, "ema_momentum": s["ema"] or 0.99}
+    optimizer = (keras.optimizers.Adam(s["learning_rate"], **extra) if s["optimizer"] == "adam" else
+                 keras.optimizers.SGD(s["learning_rate"], momentum=0.9, nesterov=True, **extra))
     loss = keras.losses.BinaryCrossentropy(label_smoothing=s["label_smoothing"])
     model.compile(optimizer, loss, metrics=["accuracy"])
 
-    def cosine(epoch, rate):  # notebook 03's schedule
-        return s["learning_rate"] * 0.5 * (1 + math.cos(math.pi * epoch / s["epochs"]))
+    def cosine(epoch, rate):  # notebook 03's schedule, after ``warmup`` epochs rising to the full rate
+        if epoch < s["warmup"]:
+            return s["learning_rate"] * (epoch + 1) / (s["warmup"] + 1)
+        done = (epoch - s["warmup"]) / (s["epochs"] - s["warmup"])
+        return s["learning_rate"] * 0.5 * (1 + math.cos(math.pi * done))
 
     epochs: list[dict] = []
 
@@ -122,7 +129,8 @@ def train(data: Path, s: dict, log) -> dict:
     start = time.perf_counter()
     x_val = x_val.astype("float32") / 255  # scaled once: fitting and the mirror-averaged check both use it
     model.fit(batches, validation_data=(x_val, y_val), epochs=s["epochs"], verbose=0,
-              callbacks=[keras.callbacks.LearningRateScheduler(cosine), Record()])
+              callbacks=[keras.callbacks.LearningRateScheduler(cosine),
+                         *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if s["ema"] else []), Record()])
     best = max(epochs, key=lambda row: row["val_accuracy"])
     # Test-time augmentation, for comparison only: the average of the photo's and its mirror image's answers
     plain = model.predict(x_val, verbose=0)[:, 0]
