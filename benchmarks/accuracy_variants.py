@@ -13,6 +13,7 @@ schedule). The settings a run can change, and their defaults (the notebooks' def
     size 96 · filters 32,64,128,128 · head flatten (or gap) · padding valid (or same) · dropout 0.5
     learning_rate 1e-3 · batch_size 16 · epochs 25 · seed 42 · augmentation light (or flipzoom, medium, none)
     optimizer adam (or sgd: momentum 0.9, Nesterov) · weight_decay 0 (Keras' decoupled decay) · label_smoothing 0
+    placement after_pool (or before_relu: Conv → BN → ReLU → pool, the usual place, dearer per step)
     warmup 0 (epochs of linearly rising learning rate before the cosine) · ema 0 (the optimiser's moving average
     of the weights, e.g. 0.99, validated each epoch with the averaged weights; 0 = off)
 
@@ -53,7 +54,8 @@ AUGMENTATIONS = {
 
 DEFAULTS = {"size": 96, "filters": "32,64,128,128", "head": "flatten", "padding": "valid", "dropout": 0.5,
             "learning_rate": 1e-3, "batch_size": 16, "epochs": 25, "seed": 42, "augmentation": "light",
-            "optimizer": "adam", "weight_decay": 0.0, "label_smoothing": 0.0, "warmup": 0, "ema": 0.0}
+            "optimizer": "adam", "weight_decay": 0.0, "label_smoothing": 0.0, "warmup": 0, "ema": 0.0,
+            "placement": "after_pool"}
 TINY = {"size": 48, "epochs": 2, "batch_size": 4}  # 48: the smallest size four blocks fit comfortably
 
 
@@ -69,6 +71,8 @@ def parse_settings(pairs: list[str], tiny: bool) -> dict:
         raise SystemExit(f"error: augmentation must be one of {', '.join(AUGMENTATIONS)}")
     if settings["optimizer"] not in ("adam", "sgd"):
         raise SystemExit("error: optimizer must be adam or sgd")
+    if settings["placement"] not in ("after_pool", "before_relu"):
+        raise SystemExit("error: placement must be after_pool or before_relu")
     if not 0 <= settings["warmup"] < settings["epochs"] or not 0 <= settings["ema"] < 1:
         raise SystemExit("error: warmup must be 0 to epochs - 1, and ema 0 (off) or a momentum below 1")
     return settings
@@ -100,7 +104,7 @@ def train(data: Path, s: dict, log) -> dict:
     batches = ImageDataGenerator(rescale=1 / 255, **AUGMENTATIONS[s["augmentation"]]).flow(
         x_train.astype("float32"), y_train, batch_size=s["batch_size"], seed=s["seed"])
     filters = tuple(int(n) for n in s["filters"].split(","))
-    model = build_model(True, s["size"], dropout=s["dropout"], placement="after_pool", momentum=0.9,
+    model = build_model(True, s["size"], dropout=s["dropout"], placement=s["placement"], momentum=0.9,
                         filters=filters, head=s["head"], padding=s["padding"])
     extra = {"weight_decay": s["weight_decay"] or None, "use_ema": s["ema"] > 0, "ema_momentum": s["ema"] or 0.99}
     optimizer = (keras.optimizers.Adam(s["learning_rate"], **extra) if s["optimizer"] == "adam" else

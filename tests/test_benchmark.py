@@ -125,7 +125,8 @@ def test_tiny_accuracy_variants_record_each_named_run(tmp_path):
     script = [sys.executable, str(REPO / "benchmarks" / "accuracy_variants.py"), "--tiny", "--output", str(output)]
     for name, change in (("default", []), ("gap", ["--set", "head=gap", "--set", "filters=8,8,16,16",
                                                                 "--set", "optimizer=sgd", "--set", "learning_rate=0.01",
-                                                                "--set", "warmup=1", "--set", "ema=0.9"])):
+                                                                "--set", "warmup=1", "--set", "ema=0.9",
+                                                                "--set", "placement=before_relu"])):
         done = subprocess.run(script + ["--name", name, *change], capture_output=True, text=True, env=env, timeout=600)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     variants = json.loads(output.read_text())["variants"]
@@ -134,6 +135,7 @@ def test_tiny_accuracy_variants_record_each_named_run(tmp_path):
     assert variants["gap"]["parameters"] < variants["default"]["parameters"]  # narrower, and no big Flatten
     assert variants["gap"]["settings"]["optimizer"] == "sgd" and variants["default"]["settings"]["optimizer"] == "adam"
     assert (variants["gap"]["settings"]["warmup"], variants["gap"]["settings"]["ema"]) == (1, 0.9)
+    assert variants["gap"]["settings"]["placement"] == "before_relu"
     for entry in variants.values():
         assert entry["mode"] == "tiny" and len(entry["epochs"]) == entry["settings"]["epochs"] == 2
         assert entry["final_val_accuracy"] == entry["epochs"][-1]["val_accuracy"]
@@ -144,6 +146,8 @@ def test_tiny_accuracy_variants_record_each_named_run(tmp_path):
     assert bad.returncode != 0 and "expected one of" in bad.stderr
     bad = subprocess.run(script + ["--set", "optimizer=rmsprop"], capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode != 0 and "optimizer must be adam or sgd" in bad.stderr
+    bad = subprocess.run(script + ["--set", "placement=everywhere"], capture_output=True, text=True, env=env, timeout=300)
+    assert bad.returncode != 0 and "placement must be after_pool or before_relu" in bad.stderr
     bad = subprocess.run(script + ["--set", "warmup=2"], capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode != 0 and "warmup must be 0 to epochs - 1" in bad.stderr
 
