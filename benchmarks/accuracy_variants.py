@@ -56,6 +56,7 @@ DEFAULTS = {"size": 96, "filters": "32,64,128,128", "head": "flatten", "padding"
             "learning_rate": 1e-3, "batch_size": 16, "epochs": 25, "seed": 42, "augmentation": "light",
             "optimizer": "adam", "weight_decay": 0.0, "label_smoothing": 0.0, "warmup": 0, "ema": 0.0,
             "placement": "after_pool"}
+CHOICES = {"augmentation": tuple(AUGMENTATIONS), "optimizer": ("adam", "sgd"), "placement": ("after_pool", "before_relu")}
 TINY = {"size": 48, "epochs": 2, "batch_size": 4}  # 48: the smallest size four blocks fit comfortably
 
 
@@ -67,12 +68,9 @@ def parse_settings(pairs: list[str], tiny: bool) -> dict:
         if not sep or key not in DEFAULTS:
             raise SystemExit(f"error: --set {pair!r}: expected one of {', '.join(DEFAULTS)} as key=value")
         settings[key] = type(DEFAULTS[key])(value)
-    if settings["augmentation"] not in AUGMENTATIONS:
-        raise SystemExit(f"error: augmentation must be one of {', '.join(AUGMENTATIONS)}")
-    if settings["optimizer"] not in ("adam", "sgd"):
-        raise SystemExit("error: optimizer must be adam or sgd")
-    if settings["placement"] not in ("after_pool", "before_relu"):
-        raise SystemExit("error: placement must be after_pool or before_relu")
+    for key, allowed in CHOICES.items():
+        if settings[key] not in allowed:
+            raise SystemExit(f"error: {key} must be {' or '.join(allowed)}")
     if not 0 <= settings["warmup"] < settings["epochs"] or not 0 <= settings["ema"] < 1:
         raise SystemExit("error: warmup must be 0 to epochs - 1, and ema 0 (off) or a momentum below 1")
     return settings
@@ -106,7 +104,7 @@ def train(data: Path, s: dict, log) -> dict:
     filters = tuple(int(n) for n in s["filters"].split(","))
     model = build_model(True, s["size"], dropout=s["dropout"], placement=s["placement"], momentum=0.9,
                         filters=filters, head=s["head"], padding=s["padding"])
-    extra = {"weight_decay": s["weight_decay"] or None, "use_ema": s["ema"] > 0, "ema_momentum": s["ema"] or 0.99}
+    extra = {"weight_decay": s["weight_decay"] or None, **({"use_ema": True, "ema_momentum": s["ema"]} if s["ema"] else {})}
     optimizer = (keras.optimizers.Adam(s["learning_rate"], **extra) if s["optimizer"] == "adam" else
                  keras.optimizers.SGD(s["learning_rate"], momentum=0.9, nesterov=True, **extra))
     loss = keras.losses.BinaryCrossentropy(label_smoothing=s["label_smoothing"])
