@@ -13,7 +13,8 @@ schedule). The settings a run can change, and their defaults (the notebooks' def
     size 96 · filters 32,64,128,128 · head flatten (or gap) · padding valid (or same) · dropout 0.5
     learning_rate 1e-3 · batch_size 16 · epochs 25 · seed 42 · augmentation light (or flipzoom, medium, none)
     optimizer adam (or sgd: momentum 0.9, Nesterov) · weight_decay 0 (Keras' decoupled decay) · label_smoothing 0
-    placement after_pool (or before_relu: Conv → BN → ReLU → pool, the usual place, dearer per step)
+    placement after_pool (or before_relu: Conv → BN → ReLU → pool, the usual place, dearer per step; or
+    pool_bn_relu: Conv → pool → BN → ReLU, BN before the ReLU at the pooled size, as cheap as after_pool)
     warmup 0 (epochs of linearly rising learning rate before the cosine) · ema 0 (the optimiser's moving average
     of the weights, e.g. 0.99, validated each epoch with the averaged weights; 0 = off)
 
@@ -56,7 +57,8 @@ DEFAULTS = {"size": 96, "filters": "32,64,128,128", "head": "flatten", "padding"
             "learning_rate": 1e-3, "batch_size": 16, "epochs": 25, "seed": 42, "augmentation": "light",
             "optimizer": "adam", "weight_decay": 0.0, "label_smoothing": 0.0, "warmup": 0, "ema": 0.0,
             "placement": "after_pool"}
-CHOICES = {"augmentation": tuple(AUGMENTATIONS), "optimizer": ("adam", "sgd"), "placement": ("after_pool", "before_relu")}
+CHOICES = {"augmentation": tuple(AUGMENTATIONS), "optimizer": ("adam", "sgd"),
+           "placement": ("after_pool", "before_relu", "pool_bn_relu")}
 TINY = {"size": 48, "epochs": 2, "batch_size": 4}  # 48: the smallest size four blocks fit comfortably
 
 

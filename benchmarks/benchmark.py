@@ -414,9 +414,11 @@ def build_model(batch_norm: bool, size: int, augmentation: list | None = None, d
     """The tutorial's network: four Conv2D/MaxPooling blocks (32, 64, 128, 128), Flatten, Dropout, Dense 512, Dense 1.
 
     ``placement`` of batch normalisation: ``"none"`` (the classic model), ``"before_relu"`` (Conv → BN → ReLU →
-    pool, the usual place; what ``batch_norm=True`` means here) or ``"after_pool"`` (Conv+ReLU → pool → BN,
-    notebook 02's choice). ``filters`` of the four blocks, ``head`` (``"flatten"`` or ``"gap"``: global average
-    pooling before the dense layer) and the convolutions' ``padding`` are there for accuracy experiments.
+    pool, the usual place; what ``batch_norm=True`` means here), ``"after_pool"`` (Conv+ReLU → pool → BN,
+    notebook 02's choice) or ``"pool_bn_relu"`` (Conv → pool → BN → ReLU: BN before the ReLU, as usual, but at
+    the pooled size, so no dearer per step than ``"after_pool"``; max-pooling commutes with the ReLU).
+    ``filters`` of the four blocks, ``head`` (``"flatten"`` or ``"gap"``: global average pooling before the
+    dense layer) and the convolutions' ``padding`` are there for accuracy experiments.
     """
     import keras
     from keras import layers
@@ -427,6 +429,9 @@ def build_model(batch_norm: bool, size: int, augmentation: list | None = None, d
         if placement == "before_relu":
             return [layers.Conv2D(n, 3, padding=padding, use_bias=False), layers.BatchNormalization(momentum=momentum),
                     layers.Activation("relu"), layers.MaxPooling2D(2)]
+        if placement == "pool_bn_relu":
+            return [layers.Conv2D(n, 3, padding=padding, use_bias=False), layers.MaxPooling2D(2),
+                    layers.BatchNormalization(momentum=momentum), layers.Activation("relu")]
         out = [layers.Conv2D(n, 3, padding=padding, activation="relu"), layers.MaxPooling2D(2)]
         return out + [layers.BatchNormalization(momentum=momentum)] if placement == "after_pool" else out
 

@@ -147,7 +147,7 @@ def test_tiny_accuracy_variants_record_each_named_run(tmp_path):
     bad = subprocess.run(script + ["--set", "optimizer=rmsprop"], capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode != 0 and "optimizer must be adam or sgd" in bad.stderr
     bad = subprocess.run(script + ["--set", "placement=everywhere"], capture_output=True, text=True, env=env, timeout=300)
-    assert bad.returncode != 0 and "placement must be after_pool or before_relu" in bad.stderr
+    assert bad.returncode != 0 and "placement must be after_pool or before_relu or pool_bn_relu" in bad.stderr
     bad = subprocess.run(script + ["--set", "warmup=2"], capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode != 0 and "warmup must be 0 to epochs - 1" in bad.stderr
 
@@ -161,3 +161,23 @@ def test_committed_classroom_measurement_is_of_the_current_profile():
     assert results["profile"] == tutorial.CLASSROOM_PARAMETERS, (
         "the classroom profile changed since it was measured: run benchmarks/classroom.py again"
     )
+
+
+@pytest.mark.parametrize("placement, order", [
+    ("after_pool", ["Conv2D", "MaxPooling2D", "BatchNormalization"]),
+    ("before_relu", ["Conv2D", "BatchNormalization", "Activation", "MaxPooling2D"]),
+    ("pool_bn_relu", ["Conv2D", "MaxPooling2D", "BatchNormalization", "Activation"]),
+])
+def test_each_batch_norm_placement_builds_its_block(placement, order):
+    """The accuracy experiments compare placements by name: each name must build the block it says."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from benchmark import build_model
+
+    model = build_model(True, 48, placement=placement, filters=(4, 4, 8, 8))
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds[:len(order)] == order and kinds.count("BatchNormalization") == 4
+    convs = [layer for layer in model.layers if type(layer).__name__ == "Conv2D"]
+    # BN followed by the ReLU needs no bias and no activation in the convolution; after the ReLU it keeps both
+    assert all(conv.use_bias == (placement == "after_pool") for conv in convs)
+    assert all((conv.activation.__name__ == "relu") == (placement == "after_pool") for conv in convs)
+    assert model.output_shape == (None, 1)
