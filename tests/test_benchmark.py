@@ -111,7 +111,7 @@ def test_tiny_step_times_compare_the_variants(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(output.read_text())
     variants = results["variants"]
-    assert results["mode"] == "tiny" and set(variants) == {"classic_48_b8", "bn_pool_bn_relu_48_b8"}
+    assert results["mode"] == "tiny" and set(variants) == {"classic_48_b8", "bn_after_pool_48_b8"}
     assert variants[results["baseline"]]["speedup_vs_seed_style"] == 1.0
     for entry in variants.values():
         assert entry["step_s_median"] > 0

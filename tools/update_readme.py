@@ -137,14 +137,13 @@ def block_speed() -> str:
             "|---|---:|---:|---:|",
         ]
         for label, before, after in (
-            ("batch normalisation, usual place (Conv → BN → ReLU → pool), 150×150", "classic_150_b32",
-             "bn_before_relu_150_b32"),
-            ("pooling first (Conv → pool → BN → ReLU), 150×150", "bn_before_relu_150_b32", "bn_pool_bn_relu_150_b32"),
-            ("photos 150 → 128 px", "bn_pool_bn_relu_150_b32", "bn_pool_bn_relu_128_b32"),
-            ("photos 128 → 96 px", "bn_pool_bn_relu_128_b32", "bn_pool_bn_relu_96_b32"),
-            ("batch 32 → 16", "bn_pool_bn_relu_96_b32", "bn_pool_bn_relu_96_b16"),
-            ("all together: seed-style → default", "classic_150_b32", "bn_pool_bn_relu_96_b16"),
-            ("classroom: 96 → 64 px", "bn_pool_bn_relu_96_b16", "bn_pool_bn_relu_64_b16"),
+            ("batch normalisation, usual place (Conv → BN → ReLU), 150×150", "classic_150_b32", "bn_before_relu_150_b32"),
+            ("batch normalisation moved after pooling, 150×150", "bn_before_relu_150_b32", "bn_after_pool_150_b32"),
+            ("photos 150 → 128 px", "bn_after_pool_150_b32", "bn_after_pool_128_b32"),
+            ("photos 128 → 96 px", "bn_after_pool_128_b32", "bn_after_pool_96_b32"),
+            ("batch 32 → 16", "bn_after_pool_96_b32", "bn_after_pool_96_b16"),
+            ("all together: seed-style → default", "classic_150_b32", "bn_after_pool_96_b16"),
+            ("classroom: 96 → 64 px", "bn_after_pool_96_b16", "bn_after_pool_64_b16"),
         ):
             if before in v and after in v:
                 gain = v[before]["ms_per_image"] / v[after]["ms_per_image"]
