@@ -32,8 +32,7 @@ def last_conv_block_index(model) -> int:
 
     Pooling, dropout and batch normalisation layers are skipped: the last block's activations,
     before pooling, are the finest map that still feeds the classifier (batch normalisation
-    after pooling would give a map half as fine). A separate activation layer counts only at
-    its convolution's size: in Conv → pool → BN → ReLU the convolution's map is explained. A nested model (a pretrained base)
+    after pooling would give a map half as fine). A nested model (a pretrained base)
     counts as one layer; its output is its last feature map.
     """
     import keras
@@ -41,7 +40,6 @@ def last_conv_block_index(model) -> int:
     skip = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D, keras.layers.Dropout,
             keras.layers.BatchNormalization,
             keras.layers.InputLayer, keras.layers.Rescaling, keras.layers.Normalization)
-    activations = (keras.layers.Activation, keras.layers.ReLU, keras.layers.LeakyReLU)
     candidate = None
     for index, layer in enumerate(model.layers):
         if isinstance(layer, (keras.layers.Flatten, keras.layers.GlobalAveragePooling2D,
@@ -50,11 +48,7 @@ def last_conv_block_index(model) -> int:
         shape = getattr(layer, "output", None)
         rank = len(shape.shape) if shape is not None else 0
         if rank == 4 and not isinstance(layer, skip):
-            # A separate activation is the block's map only at the convolution's size (Conv → BN → ReLU → pool);
-            # after pooling (Conv → pool → BN → ReLU) the convolution's finer map stays the one to explain.
-            finer = candidate is not None and model.layers[candidate].output.shape[1:3] != shape.shape[1:3]
-            if not (isinstance(layer, activations) and finer):
-                candidate = index
+            candidate = index
     if candidate is None:
         raise ValueError("no convolutional feature map found before the classifier")
     return candidate

@@ -55,25 +55,3 @@ def test_batch_normalisation_after_pooling_is_not_taken_for_the_feature_map():
     assert type(net.layers[index]).__name__ == "Conv2D" and net.layers[index].output.shape[1] == 13
     heatmap = gradcam.gradcam(net, np.random.default_rng(0).random((32, 32, 3), dtype="float32"))
     assert heatmap.shape == (32, 32)
-
-
-@pytest.mark.parametrize("pool_first", [True, False])
-def test_a_separate_relu_is_explained_only_at_the_convolutions_size(pool_first):
-    """Conv → pool → BN → ReLU: the Conv2D's map (13×13); Conv → BN → ReLU → pool: the ReLU's (same size)."""
-    import keras
-    from keras import layers
-
-    def block(n):
-        if pool_first:
-            return [layers.Conv2D(n, 3, use_bias=False), layers.MaxPooling2D(2), layers.BatchNormalization(),
-                    layers.Activation("relu")]
-        return [layers.Conv2D(n, 3, use_bias=False), layers.BatchNormalization(), layers.Activation("relu"),
-                layers.MaxPooling2D(2)]
-
-    net = keras.Sequential([keras.Input((32, 32, 3)), *block(4), *block(8), layers.Flatten(),
-                            layers.Dense(1, activation="sigmoid")])
-    index = gradcam.last_conv_block_index(net)
-    assert type(net.layers[index]).__name__ == ("Conv2D" if pool_first else "Activation")
-    assert net.layers[index].output.shape[1] == 13
-    heatmap = gradcam.gradcam(net, np.random.default_rng(0).random((32, 32, 3), dtype="float32"))
-    assert heatmap.shape == (32, 32) and heatmap.min() >= 0.0 and heatmap.max() <= 1.0
