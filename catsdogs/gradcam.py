@@ -32,7 +32,9 @@ def last_conv_block_index(model) -> int:
 
     Pooling, dropout and batch normalisation layers are skipped: the last block's activations,
     before pooling, are the finest map that still feeds the classifier (batch normalisation
-    after pooling would give a map half as fine). A nested model (a pretrained base)
+    after pooling would give a map half as fine). For a Conv → MaxPooling → BatchNormalization →
+    ReLU block it is the convolution, explained after its normalisation and ReLU (see ``_forward``).
+    A nested model (a pretrained base)
     counts as one layer; its output is its last feature map.
     """
     import keras
@@ -51,7 +53,67 @@ def last_conv_block_index(model) -> int:
             candidate = index
     if candidate is None:
         raise ValueError("no convolutional feature map found before the classifier")
+    layers = list(model.layers)
+    if candidate >= 3 and (_normalised_after_pooling(layers, layers[candidate - 3]) or (None,))[-1] is layers[candidate]:
+        return candidate - 3  # Conv → pool → BN → ReLU: the convolution, normalised before pooling (see _forward)
     return candidate
+
+
+def _normalised_after_pooling(chain: list, target) -> tuple | None:
+    """``(pool, batch_norm, relu)`` when ``target`` is a linear convolution followed by exactly those layers.
+
+    That is the block Conv → MaxPooling → BatchNormalization → ReLU. The convolution's own output is
+    then the map *before* normalisation and ReLU: it is mostly negative, and Grad-CAM on it is often
+    empty. Batch normalisation (at inference, one positive scale and a shift per channel) and the ReLU
+    can be moved before the pooling without changing the result, which gives the finer, non-negative map.
+    """
+    import keras
+
+    index = next((i for i, layer in enumerate(chain) if layer is target), None)
+    if not isinstance(target, keras.layers.Conv2D) or index is None or len(chain) < index + 4:
+        return None
+    pool, norm, relu = chain[index + 1:index + 4]
+    linear = getattr(target.activation, "__name__", "") == "linear"
+    is_relu = (isinstance(relu, keras.layers.ReLU) and relu.max_value is None and not relu.negative_slope
+               and not relu.threshold) or (isinstance(relu, keras.layers.Activation)
+                                          and getattr(relu.activation, "__name__", "") == "relu")
+    if not (linear and isinstance(pool, keras.layers.MaxPooling2D)
+            and isinstance(norm, keras.layers.BatchNormalization) and is_relu):
+        return None
+    return pool, norm, relu
+
+
+def _forward(model, inputs, target, tape):
+    """Run the layers one by one; return the (watched) feature map to explain and the model's output.
+
+    For Conv → MaxPooling → BatchNormalization → ReLU the map is ReLU(BN(conv)) at the convolution's
+    size, pooled afterwards: the same output as the model's when every scale of the normalisation is
+    positive (max pooling commutes with an increasing function per channel). Otherwise the block's
+    pooled ReLU output is explained instead, coarser but exact.
+    """
+    import tensorflow as tf
+
+    chain = _chain(model)
+    moved = _normalised_after_pooling(chain, target)
+    if moved is not None:
+        pool, norm, relu = moved
+        scale = norm.gamma if norm.scale else tf.ones_like(norm.moving_variance)
+        if not bool(tf.reduce_all(scale > 0)):
+            target, moved = relu, None  # not commutable: explain the block's output
+    x, features, skip = inputs, None, ()
+    for layer in chain:
+        if any(layer is s for s in skip):
+            continue
+        x = layer(x, training=False)
+        if layer is target:
+            if moved is not None:
+                x = relu(norm(x, training=False))
+                skip = moved
+            features = x
+            tape.watch(features)
+            if moved is not None:
+                x = pool(features)
+    return features, x
 
 
 def gradcam(model, image: np.ndarray, layer_index: int | None = None, class_index: int | None = None) -> np.ndarray:
@@ -65,17 +127,10 @@ def gradcam(model, image: np.ndarray, layer_index: int | None = None, class_inde
 
     if layer_index is None:
         layer_index = last_conv_block_index(model)
-    target = model.layers[layer_index]
     inputs = tf.convert_to_tensor(image[np.newaxis], dtype=tf.float32)
     with tf.GradientTape() as tape:
-        x = inputs
-        features = None
-        for layer in _chain(model):
-            x = layer(x, training=False)
-            if layer is target:
-                features = x
-                tape.watch(features)
-        probability = x[:, 0]
+        features, output = _forward(model, inputs, model.layers[layer_index], tape)
+        probability = output[:, 0]
         if class_index is None:
             class_index = int(probability[0] >= 0.5)
         score = probability if class_index == 1 else 1.0 - probability

@@ -55,3 +55,40 @@ def test_batch_normalisation_after_pooling_is_not_taken_for_the_feature_map():
     assert type(net.layers[index]).__name__ == "Conv2D" and net.layers[index].output.shape[1] == 13
     heatmap = gradcam.gradcam(net, np.random.default_rng(0).random((32, 32, 3), dtype="float32"))
     assert heatmap.shape == (32, 32)
+
+
+def _pool_then_normalise(gamma_sign: float):
+    """Two Conv → MaxPooling → BatchNormalization → ReLU blocks with non-trivial normalisation statistics."""
+    import keras
+    from keras import layers
+
+    def block(n):
+        return [layers.Conv2D(n, 3, use_bias=False), layers.MaxPooling2D(2), layers.BatchNormalization(),
+                layers.Activation("relu")]
+
+    net = keras.Sequential([keras.Input((32, 32, 3)), *block(4), *block(8), layers.Flatten(),
+                            layers.Dense(1, activation="sigmoid")])
+    rng = np.random.default_rng(1)
+    norm = net.layers[-4]
+    gamma = rng.uniform(0.5, 1.5, 8)
+    gamma[0] *= gamma_sign
+    norm.set_weights([gamma, rng.normal(0, 0.5, 8), rng.normal(0, 0.1, 8), rng.uniform(0.01, 0.1, 8)])
+    return net
+
+
+@pytest.mark.parametrize("gamma_sign, expected_size", [(1.0, 13), (-1.0, 6)])
+def test_a_block_normalised_after_pooling_is_explained_at_the_convolutions_size(gamma_sign, expected_size):
+    """Conv → pool → BN → ReLU: the map is ReLU(BN(conv)) at 13×13, pooled afterwards, giving the model's own
+    output. A negative scale does not commute with max pooling: then the block's 6×6 output is explained."""
+    import tensorflow as tf
+
+    net = _pool_then_normalise(gamma_sign)
+    index = gradcam.last_conv_block_index(net)
+    assert type(net.layers[index]).__name__ == "Conv2D" and net.layers[index].output.shape[1] == 13
+    image = np.random.default_rng(0).random((32, 32, 3), dtype="float32")
+    with tf.GradientTape() as tape:
+        features, output = gradcam._forward(net, tf.constant(image[None]), net.layers[index], tape)
+    assert features.shape[1] == expected_size and float(tf.reduce_min(features)) >= 0.0  # after the ReLU
+    np.testing.assert_allclose(output.numpy(), net(image[None], training=False).numpy(), rtol=1e-5, atol=1e-6)
+    heatmap = gradcam.gradcam(net, image)
+    assert heatmap.shape == (32, 32) and heatmap.min() >= 0.0 and heatmap.max() <= 1.0
