@@ -53,8 +53,8 @@ def last_conv_block_index(model) -> int:
             candidate = index
     if candidate is None:
         raise ValueError("no convolutional feature map found before the classifier")
-    layers = list(model.layers)
-    if candidate >= 3 and (_normalised_after_pooling(layers, layers[candidate - 3]) or (None,))[-1] is layers[candidate]:
+    block = _normalised_after_pooling(model.layers, model.layers[candidate - 3]) if candidate >= 3 else None
+    if block is not None and block[-1] is model.layers[candidate]:
         return candidate - 3  # Conv → pool → BN → ReLU: the convolution, normalised before pooling (see _forward)
     return candidate
 
@@ -100,19 +100,15 @@ def _forward(model, inputs, target, tape):
         scale = norm.gamma if norm.scale else tf.ones_like(norm.moving_variance)
         if not bool(tf.reduce_all(scale > 0)):
             target, moved = relu, None  # not commutable: explain the block's output
-    x, features, skip = inputs, None, ()
+    x, features, skip = inputs, None, moved or ()
     for layer in chain:
         if any(layer is s for s in skip):
-            continue
+            continue  # applied right after the target, in the moved order
         x = layer(x, training=False)
         if layer is target:
-            if moved is not None:
-                x = relu(norm(x, training=False))
-                skip = moved
-            features = x
+            features = relu(norm(x, training=False)) if moved is not None else x
             tape.watch(features)
-            if moved is not None:
-                x = pool(features)
+            x = pool(features) if moved is not None else features
     return features, x
 
 
