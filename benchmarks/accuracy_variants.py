@@ -7,8 +7,10 @@
 Each photo is decoded and shrunk once, exactly as notebook 01's generators do it (``load_img`` with the
 same size and interpolation), and kept in memory; ``ImageDataGenerator.flow`` then augments it, so the
 pixels and the augmentation are the notebooks', only the order of the random draws differs. The model is
-notebook 02's (batch normalisation after each pooling), trained as notebook 03 trains it (Adam, cosine
-schedule). The settings a run can change, and their defaults (the notebooks' defaults):
+notebook 02's, trained as notebook 03 trains it (Adam, cosine schedule). The settings a run can change, and
+their defaults: the notebooks' defaults when these experiments began, which every recorded run is compared
+with. Since then the notebooks have adopted ``placement pool_bn_relu`` (from this script), and a learning
+rate of 2e-3, Nadam and a lighter augmentation (from ``gpu_sweep.py``, which ran many seeds on a GPU).
 
     size 96 · filters 32,64,128,128 · head flatten (or gap) · padding valid (or same) · dropout 0.5
     learning_rate 1e-3 · batch_size 16 · epochs 25 · seed 42 · augmentation light (or flipzoom, medium, none)

@@ -32,16 +32,18 @@ SCHEMA_VERSION = 1
 VARIANTS = {
     "classic_150_b32": ("none", 150, 32),  # the seed-style model
     "bn_before_relu_150_b32": ("before_relu", 150, 32),  # the usual placement: Conv → BN → ReLU → pool
-    "bn_after_pool_150_b32": ("after_pool", 150, 32),  # notebook 02: Conv+ReLU → pool → BN
-    "bn_after_pool_128_b32": ("after_pool", 128, 32),
-    "bn_after_pool_112_b32": ("after_pool", 112, 32),
-    "bn_after_pool_96_b32": ("after_pool", 96, 32),
-    "bn_after_pool_96_b16": ("after_pool", 96, 16),  # the tutorial's default
+    "bn_after_pool_150_b32": ("after_pool", 150, 32),  # the earlier choice: Conv+ReLU → pool → BN
+    "bn_pool_bn_relu_150_b32": ("pool_bn_relu", 150, 32),  # notebook 02: Conv → pool → BN → ReLU
+    "bn_pool_bn_relu_128_b32": ("pool_bn_relu", 128, 32),
+    "bn_pool_bn_relu_112_b32": ("pool_bn_relu", 112, 32),
+    "bn_pool_bn_relu_96_b32": ("pool_bn_relu", 96, 32),
+    "bn_pool_bn_relu_96_b16": ("pool_bn_relu", 96, 16),  # the tutorial's default
+    "bn_after_pool_96_b16": ("after_pool", 96, 16),
     "bn_before_relu_96_b16": ("before_relu", 96, 16),
     "classic_96_b16": ("none", 96, 16),
-    "bn_after_pool_64_b16": ("after_pool", 64, 16),  # the classroom profile
+    "bn_pool_bn_relu_64_b16": ("pool_bn_relu", 64, 16),  # the classroom profile
 }
-TINY_VARIANTS = {"classic_48_b8": ("none", 48, 8), "bn_after_pool_48_b8": ("after_pool", 48, 8)}
+TINY_VARIANTS = {"classic_48_b8": ("none", 48, 8), "bn_pool_bn_relu_48_b8": ("pool_bn_relu", 48, 8)}
 BASELINE = "classic_150_b32"
 
 

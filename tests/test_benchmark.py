@@ -111,7 +111,7 @@ def test_tiny_step_times_compare_the_variants(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     results = json.loads(output.read_text())
     variants = results["variants"]
-    assert results["mode"] == "tiny" and set(variants) == {"classic_48_b8", "bn_after_pool_48_b8"}
+    assert results["mode"] == "tiny" and set(variants) == {"classic_48_b8", "bn_pool_bn_relu_48_b8"}
     assert variants[results["baseline"]]["speedup_vs_seed_style"] == 1.0
     for entry in variants.values():
         assert entry["step_s_median"] > 0
@@ -181,3 +181,53 @@ def test_each_batch_norm_placement_builds_its_block(placement, order):
     assert all(conv.use_bias == (placement == "after_pool") for conv in convs)
     assert all((conv.activation.__name__ == "relu") == (placement == "after_pool") for conv in convs)
     assert model.output_shape == (None, 1)
+
+
+def test_tiny_gpu_sweep_packs_runs_and_summarises(tmp_path):
+    """The GPU sweep's whole path on the CPU (Keras' TensorFlow backend): pack, two runs, step times, summary."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from benchmark import make_tiny_images
+
+    data = make_tiny_images(tmp_path / "photos", train=8, validation=4, size=48)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    script = [sys.executable, str(REPO / "benchmarks" / "gpu_sweep.py")]
+
+    def run(*args, timeout=600):
+        done = subprocess.run(script + [str(a) for a in args], capture_output=True, text=True, env=env, timeout=timeout)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        return done
+
+    pack = tmp_path / "pack48.npz"
+    run("pack", "--data", data, "--size", 48, "--output", pack)
+    tiny = {"size": 48, "epochs": 2, "batch_size": 4}
+    runs = [{"name": "new", **tiny, "placement": "pool_bn_relu", "optimizer": "nadam", "augmentation": "lighter",
+             "seed": 1},
+            {"name": "new", **tiny, "placement": "pool_bn_relu", "optimizer": "nadam", "augmentation": "lighter",
+             "seed": 2},
+            {"name": "classic", **tiny, "placement": "none", "optimizer": "rmsprop", "learning_rate": 1e-4, "seed": 1}]
+    (tmp_path / "runs.json").write_text(json.dumps(runs))
+    run("sweep", tmp_path / "runs.json", tmp_path / "out", "--pack", pack, "--parallel", 2, "--deadline", 300)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert sorted((r["config"]["name"], r["config"]["seed"]) for r in summary) == [("classic", 1), ("new", 1), ("new", 2)]
+    for r in summary:
+        assert len(r["curve"]) == 2 and r["final"] == r["curve"][-1] and r["best"] == max(r["curve"])
+
+    run("steps", tmp_path / "steps.json", "--repeats", 1, "--steps", 1, "--warmup", 1)
+    steps = json.loads((tmp_path / "steps.json").read_text())["variants"]
+    assert set(steps) == {"classic_150_b32", "bn_pool_bn_relu_96_b16", "bn_after_pool_96_b16"}
+    assert all(v["ms_per_image"] > 0 for v in steps.values())
+
+    output = tmp_path / "gpu_sweep.json"
+    run("summarise", tmp_path / "out" / "summary.json", "--steps", tmp_path / "steps.json",
+        "--alone", tmp_path / "out" / "runs" / "000.json", "--output", output)
+    result = json.loads(output.read_text())
+    new = result["settings"]["new"]
+    assert new["seeds"] == [1, 2] and new["change"]["optimizer"] == "nadam"
+    finals = [r["final"] for r in summary if r["config"]["name"] == "new"]
+    assert abs(new["final_mean"] - sum(finals) / 2) < 1e-4 and new["final_min"] == min(finals)
+    assert result["settings"]["classic"]["final_sd"] is None  # one seed: no spread
+    assert result["alone"]["final"] == json.loads((tmp_path / "out" / "runs" / "000.json").read_text())["final"]
+
+    bad = subprocess.run(script + ["one", json.dumps({"colour": "blue"}), str(tmp_path / "x.json"), "--pack", str(pack)],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert bad.returncode != 0 and "unknown setting" in bad.stderr and not (tmp_path / "x.json").exists()

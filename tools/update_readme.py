@@ -7,7 +7,8 @@ Each generated block sits between ``<!-- generated:NAME -->`` and ``<!-- /genera
 around the blocks is written by hand. The numbers come from ``results/*.json``: the committed run
 (``run_times.json``, ``history.json``, ``metrics.json``, ``tfdata_comparison.json``,
 ``model_comparison.json``, ``transfer_history.json``) and the benchmark scripts
-(``seed_vs_default.json``, ``classroom.json``, ``step_times.json``).
+(``seed_vs_default.json``, ``classroom.json``, ``step_times.json``, ``accuracy_variants.json``,
+``gpu_sweep.json``).
 """
 
 from __future__ import annotations
@@ -137,13 +138,14 @@ def block_speed() -> str:
             "|---|---:|---:|---:|",
         ]
         for label, before, after in (
-            ("batch normalisation, usual place (Conv → BN → ReLU), 150×150", "classic_150_b32", "bn_before_relu_150_b32"),
-            ("batch normalisation moved after pooling, 150×150", "bn_before_relu_150_b32", "bn_after_pool_150_b32"),
-            ("photos 150 → 128 px", "bn_after_pool_150_b32", "bn_after_pool_128_b32"),
-            ("photos 128 → 96 px", "bn_after_pool_128_b32", "bn_after_pool_96_b32"),
-            ("batch 32 → 16", "bn_after_pool_96_b32", "bn_after_pool_96_b16"),
-            ("all together: seed-style → default", "classic_150_b32", "bn_after_pool_96_b16"),
-            ("classroom: 96 → 64 px", "bn_after_pool_96_b16", "bn_after_pool_64_b16"),
+            ("batch normalisation, usual place (Conv → BN → ReLU → pool), 150×150", "classic_150_b32",
+             "bn_before_relu_150_b32"),
+            ("pooling first (Conv → pool → BN → ReLU), 150×150", "bn_before_relu_150_b32", "bn_pool_bn_relu_150_b32"),
+            ("photos 150 → 128 px", "bn_pool_bn_relu_150_b32", "bn_pool_bn_relu_128_b32"),
+            ("photos 128 → 96 px", "bn_pool_bn_relu_128_b32", "bn_pool_bn_relu_96_b32"),
+            ("batch 32 → 16", "bn_pool_bn_relu_96_b32", "bn_pool_bn_relu_96_b16"),
+            ("all together: seed-style → default", "classic_150_b32", "bn_pool_bn_relu_96_b16"),
+            ("classroom: 96 → 64 px", "bn_pool_bn_relu_96_b16", "bn_pool_bn_relu_64_b16"),
         ):
             if before in v and after in v:
                 gain = v[before]["ms_per_image"] / v[after]["ms_per_image"]
@@ -222,8 +224,33 @@ def block_variants() -> str:
     return "\n".join(rows) if len(rows) > 2 else "No accuracy experiments yet: see `benchmarks/accuracy_variants.py`."
 
 
+GPU_WORDS = {"placement": {"pool_bn_relu": "Conv → pool → BN → ReLU", "after_pool": "Conv+ReLU → pool → BN",
+                           "before_relu": "Conv → BN → ReLU → pool"},
+             "optimizer": {"nadam": "Nadam", "adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"},
+             "dense_bn": {True: "batch normalisation in the dense layer"}}
+
+
+def block_gpu_sweep() -> str:
+    sweep = load("gpu_sweep.json")
+    if not sweep:
+        return "No GPU sweep yet: see `benchmarks/gpu_sweep.py`."
+    rows = ["| what changed (from Conv+ReLU → pool → BN, Adam 1e-3, augmentation light) | seeds | last epoch, mean | "
+            "lowest – highest | training accuracy |", "|---|---:|---:|---:|---:|"]
+    singles = 0
+    for group in sweep["settings"].values():
+        if len(group["seeds"]) < 2:
+            singles += 1
+            continue
+        words = [GPU_WORDS.get(k, {}).get(v, f"{k.replace('_', ' ')} {v}") for k, v in group["change"].items()]
+        rows.append(f"| {', '.join(words) or 'nothing'} | {len(group['seeds'])} | {group['final_mean']:.3f} | "
+                    f"{group['final_min']:.3f} – {group['final_max']:.3f} | {group['train_accuracy_mean']:.3f} |")
+    runs = len(sweep["runs"])
+    return "\n".join(rows + ["", f"{runs} runs in all on {sweep['machine']} ({sweep['backend']}); {singles} more "
+                             "settings were tried with one seed only (in the results file)."])
+
+
 BLOCKS = {"notebooks": block_notebooks, "results": block_results, "speed": block_speed, "transfer": block_transfer,
-          "variants": block_variants}
+          "variants": block_variants, "gpu_sweep": block_gpu_sweep}
 
 
 def render(text: str) -> str:
