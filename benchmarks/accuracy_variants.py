@@ -30,7 +30,6 @@ helps must then be made in the notebooks, and only a full run of them counts as 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import tempfile
 import time
@@ -40,7 +39,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from benchmark import build_model, data_folder, describe_machine, hardware_line  # noqa: E402
+from benchmark import build_model, data_folder, describe_machine, hardware_line, warmup_cosine  # noqa: E402
 
 from catsdogs.tutorial import CLASSROOM_PARAMETERS  # noqa: E402
 
@@ -114,12 +113,6 @@ def train(data: Path, s: dict, log) -> dict:
     loss = keras.losses.BinaryCrossentropy(label_smoothing=s["label_smoothing"])
     model.compile(optimizer, loss, metrics=["accuracy"])
 
-    def cosine(epoch, rate):  # notebook 03's schedule, after ``warmup`` epochs rising to the full rate
-        if epoch < s["warmup"]:
-            return s["learning_rate"] * (epoch + 1) / (s["warmup"] + 1)
-        done = (epoch - s["warmup"]) / (s["epochs"] - s["warmup"])
-        return s["learning_rate"] * 0.5 * (1 + math.cos(math.pi * done))
-
     epochs: list[dict] = []
 
     class Record(keras.callbacks.Callback):
@@ -135,7 +128,7 @@ def train(data: Path, s: dict, log) -> dict:
     start = time.perf_counter()
     x_val = x_val.astype("float32") / 255  # scaled once: fitting and the mirror-averaged check both use it
     model.fit(batches, validation_data=(x_val, y_val), epochs=s["epochs"], verbose=0,
-              callbacks=[keras.callbacks.LearningRateScheduler(cosine),
+              callbacks=[keras.callbacks.LearningRateScheduler(warmup_cosine(s["learning_rate"], s["epochs"], s["warmup"])),
                          *([keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if s["ema"] else []), Record()])
     best = max(epochs, key=lambda row: row["val_accuracy"])
     # Test-time augmentation, for comparison only: the average of the photo's and its mirror image's answers

@@ -410,7 +410,7 @@ def measure_pipelines(data: Path, s: Settings, log) -> dict:
 
 def build_model(batch_norm: bool, size: int, augmentation: list | None = None, dropout: float = 0.5,
                 placement: str | None = None, momentum: float = 0.99, filters=(32, 64, 128, 128),
-                head: str = "flatten", padding: str = "valid"):
+                head: str = "flatten", padding: str = "valid", conv_dropout: float = 0.0, dense_bn: bool = False):
     """The tutorial's network: four Conv2D/MaxPooling blocks (32, 64, 128, 128), Flatten, Dropout, Dense 512, Dense 1.
 
     ``placement`` of batch normalisation: ``"none"`` (the classic model), ``"before_relu"`` (Conv → BN → ReLU →
@@ -418,7 +418,8 @@ def build_model(batch_norm: bool, size: int, augmentation: list | None = None, d
     notebook 02's choice) or ``"pool_bn_relu"`` (Conv → pool → BN → ReLU: BN before the ReLU, as usual, but at
     the pooled size, so no dearer per step than ``"after_pool"``; max-pooling commutes with the ReLU).
     ``filters`` of the four blocks, ``head`` (``"flatten"`` or ``"gap"``: global average pooling before the
-    dense layer) and the convolutions' ``padding`` are there for accuracy experiments.
+    dense layer), the convolutions' ``padding``, ``conv_dropout`` (spatial dropout after each block) and
+    ``dense_bn`` (Dense 512 → BN → ReLU) are there for accuracy experiments.
     """
     import keras
     from keras import layers
@@ -435,15 +436,32 @@ def build_model(batch_norm: bool, size: int, augmentation: list | None = None, d
         out = [layers.Conv2D(n, 3, padding=padding, activation="relu"), layers.MaxPooling2D(2)]
         return out + [layers.BatchNormalization(momentum=momentum)] if placement == "after_pool" else out
 
+    def spatial_dropout():
+        return [layers.SpatialDropout2D(conv_dropout)] if conv_dropout else []
+
     if len(filters) != 4 or head not in ("flatten", "gap"):
         raise ValueError(f"four blocks and a 'flatten' or 'gap' head, not filters={filters}, head={head!r}")
     front = [layers.Rescaling(1 / 255), *augmentation] if augmentation is not None else []
     pool = layers.Flatten() if head == "flatten" else layers.GlobalAveragePooling2D()
+    dense = ([layers.Dense(512, use_bias=False), layers.BatchNormalization(momentum=momentum), layers.Activation("relu")]
+             if dense_bn else [layers.Dense(512, activation="relu")])
     return keras.Sequential([
-        keras.Input((size, size, 3)), *front, *(layer for n in filters for layer in block(n)),
-        pool, layers.Dropout(dropout), layers.Dense(512, activation="relu"),
+        keras.Input((size, size, 3)), *front, *(layer for n in filters for layer in block(n) + spatial_dropout()),
+        pool, layers.Dropout(dropout), *dense,
         layers.Dense(1, activation="sigmoid"),
     ], name=f"{'classic' if placement == 'none' else 'batchnorm'}_{size}")
+
+
+def warmup_cosine(learning_rate: float, epochs: int, warmup: int = 0):
+    """Notebook 03's cosine schedule, after ``warmup`` epochs rising to the full rate, for ``LearningRateScheduler``."""
+
+    def rate(epoch, current=None):
+        if epoch < warmup:
+            return learning_rate * (epoch + 1) / (warmup + 1)
+        done = (epoch - warmup) / (epochs - warmup)
+        return learning_rate * 0.5 * (1 + math.cos(math.pi * done))
+
+    return rate
 
 
 def compile_model(model, jit_compile: bool = False):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -33,6 +32,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from benchmark import build_model, warmup_cosine  # noqa: E402  (standard library only at import time)
 
 AUGMENTATIONS = {
     "light": {"rotation_range": 15, "width_shift_range": 0.1, "height_shift_range": 0.1, "zoom_range": 0.15,
@@ -69,10 +71,8 @@ def settings_of(run: dict) -> dict:
 def pack(data: Path, size: int, output: Path) -> None:
     """Decode every photo once as notebook 01 does and store it losslessly (WebP) in one ``.npz`` file."""
     import numpy as np
-    from PIL import Image
-
-    sys.path.insert(0, str(HERE))
     from accuracy_variants import load_split
+    from PIL import Image
 
     arrays = {}
     for split, folder in (("train", "train"), ("val", "validation")):
@@ -106,30 +106,10 @@ def unpack(path: Path) -> dict:
 
 
 def build(s: dict):
-    """Notebook 02's network with this run's settings (``placement`` as in ``benchmark.build_model``)."""
-    import keras
-    from keras import layers
-
-    placement, padding, momentum = s["placement"], s["padding"], s["momentum"]
-
-    def block(n):
-        if placement == "before_relu":
-            out = [layers.Conv2D(n, 3, padding=padding, use_bias=False), layers.BatchNormalization(momentum=momentum),
-                   layers.Activation("relu"), layers.MaxPooling2D(2)]
-        elif placement == "pool_bn_relu":
-            out = [layers.Conv2D(n, 3, padding=padding, use_bias=False), layers.MaxPooling2D(2),
-                   layers.BatchNormalization(momentum=momentum), layers.Activation("relu")]
-        else:  # "after_pool", or "none": the classic model
-            out = [layers.Conv2D(n, 3, padding=padding, activation="relu"), layers.MaxPooling2D(2)]
-            out += [layers.BatchNormalization(momentum=momentum)] if placement == "after_pool" else []
-        return out + ([layers.SpatialDropout2D(s["conv_dropout"])] if s["conv_dropout"] else [])
-
-    dense = ([layers.Dense(512, use_bias=False), layers.BatchNormalization(momentum=momentum), layers.Activation("relu")]
-             if s["dense_bn"] else [layers.Dense(512, activation="relu")])
-    pool = layers.Flatten() if s["head"] == "flatten" else layers.GlobalAveragePooling2D()
-    return keras.Sequential([keras.Input((s["size"], s["size"], 3)),
-                             *(layer for n in s["filters"].split(",") for layer in block(int(n))),
-                             pool, layers.Dropout(s["dropout"]), *dense, layers.Dense(1, activation="sigmoid")])
+    """Notebook 02's network with this run's settings (``benchmark.build_model``)."""
+    return build_model(True, s["size"], dropout=s["dropout"], placement=s["placement"], momentum=s["momentum"],
+                       filters=tuple(int(n) for n in s["filters"].split(",")), head=s["head"], padding=s["padding"],
+                       conv_dropout=s["conv_dropout"], dense_bn=s["dense_bn"])
 
 
 def optimizer(s: dict):
@@ -156,12 +136,6 @@ def train_one(s: dict, pack_file: Path) -> dict:
     model.compile(optimizer(s), keras.losses.BinaryCrossentropy(label_smoothing=s["label_smoothing"]),
                   metrics=["accuracy"])
 
-    def cosine(epoch, rate):  # notebook 03's schedule, after ``warmup`` epochs rising to the full rate
-        if epoch < s["warmup"]:
-            return s["learning_rate"] * (epoch + 1) / (s["warmup"] + 1)
-        done = (epoch - s["warmup"]) / (s["epochs"] - s["warmup"])
-        return s["learning_rate"] * 0.5 * (1 + math.cos(math.pi * done))
-
     rows: list[dict] = []
 
     class Record(keras.callbacks.Callback):
@@ -175,7 +149,8 @@ def train_one(s: dict, pack_file: Path) -> dict:
     start = time.perf_counter()
     x_val, y_val = d["x_val"].astype("float32") / 255, d["y_val"]
     model.fit(batches, validation_data=(x_val, y_val), epochs=s["epochs"], verbose=0,
-              callbacks=[keras.callbacks.LearningRateScheduler(cosine), Record()])
+              callbacks=[keras.callbacks.LearningRateScheduler(warmup_cosine(s["learning_rate"], s["epochs"], s["warmup"])),
+                         Record()])
     plain = model.predict(x_val, verbose=0)[:, 0]
     mirrored = model.predict(x_val[:, :, ::-1], verbose=0)[:, 0]
     return {"settings": s, "backend": keras.backend.backend(), "seconds": round(time.perf_counter() - start, 1),
