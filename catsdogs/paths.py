@@ -43,7 +43,18 @@ class Workspace:
 
     def create(self) -> Workspace:
         for folder in (self.data, self.downloads, self.models, self.figures, self.results):
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise WorkspaceError(
+                    f"{self.show(folder)} is a file, but the tutorial needs a folder there: move the file "
+                    "away (or choose another workdir) and run again."
+                ) from None
+            except PermissionError:
+                raise WorkspaceError(
+                    f"Cannot create {self.show(folder)}/: permission denied. Choose a workdir you can write to "
+                    f"(the workdir parameter or ${WORKDIR_ENV})."
+                ) from None
         return self
 
     def show(self, path: os.PathLike | str) -> str:
@@ -57,7 +68,22 @@ class Workspace:
         return path.name
 
 
-def workspace(root: os.PathLike | str | None = None) -> Workspace:
-    """The workspace for ``root``, else ``$CATSDOGS_WORKDIR``, else the repository."""
+class WorkspaceError(RuntimeError):
+    """The workspace folder cannot be used; the message says why and what to do."""
+
+
+def workspace(root: os.PathLike | str | None = None, create: bool = True) -> Workspace:
+    """The workspace for ``root``, else ``$CATSDOGS_WORKDIR``, else the repository.
+
+    The notebooks create its folders (``create=True``). Tools that only read (the prediction
+    command, the web page) pass ``create=False``: reading never writes, and a workdir that does
+    not exist is an error, not a new folder.
+    """
     chosen = root or os.environ.get(WORKDIR_ENV) or REPO_ROOT
-    return Workspace(Path(chosen).expanduser().resolve()).create()
+    ws = Workspace(Path(chosen).expanduser().resolve())
+    if create:
+        return ws.create()
+    if not ws.root.is_dir():
+        raise WorkspaceError(f"The workdir {chosen} does not exist (or is not a folder). Give the folder the "
+                             "notebooks ran in (by default the repository itself).")
+    return ws

@@ -22,11 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import artifacts, paths
-from .data import IMAGE_FORMATS
-from .images import ImageInputError, label_for, load_for_model
-
-#: Extensions taken from folders (files named explicitly are always tried).
-FOLDER_SUFFIXES = set(IMAGE_FORMATS) | {".gif", ".webp"}
+from .images import FORMATS_TEXT, SUFFIXES, ImageInputError, label_for, model_array, open_image
 
 
 @dataclass
@@ -50,7 +46,12 @@ def model_image_size(model) -> tuple[int, int] | None:
 
 
 class ModelNotReadyError(RuntimeError):
-    """No trained model (or its data configuration) is there to predict with."""
+    """No usable trained model (or data configuration) is there to predict with; the message says why."""
+
+
+def _available_models(ws: paths.Workspace) -> str:
+    found = sorted(p.name for p in ws.models.glob("*.keras") if not p.name.startswith(".")) if ws.models.is_dir() else []
+    return f"Models in models/: {', '.join(found)}." if found else "There is no model in models/ yet."
 
 
 class Predictor:
@@ -66,23 +67,38 @@ class Predictor:
 
     @classmethod
     def load(cls, model_path: str | os.PathLike | None = None, workdir=None, threshold: float = 0.5) -> Predictor:
-        ws = paths.workspace(workdir)
-        model_path = Path(model_path) if model_path else ws.models / "best.keras"
+        """The model at ``model_path`` (default ``models/best.keras``) with the workspace's data configuration.
+
+        Reads only: nothing is created in the workspace. Every problem (no workspace, no model,
+        a damaged or foreign model, a damaged data configuration) raises
+        :class:`ModelNotReadyError` with a message that names the file and what makes it.
+        """
         try:
-            config = artifacts.load_json(artifacts.data_config_path(ws))
+            ws = paths.workspace(workdir, create=False)
+        except paths.WorkspaceError as error:
+            raise ModelNotReadyError(str(error)) from None
+        if model_path:
+            model_path = Path(model_path).expanduser()
+            if not model_path.is_file():
+                what = "is a folder, not a model file" if model_path.is_dir() else "no such file"
+                raise ModelNotReadyError(f"--model {model_path.name}: {what}. {_available_models(ws)}")
+        else:
+            model_path = ws.models / "best.keras"
+        try:
+            config = artifacts.load_data_config(ws)
             model = artifacts.load_model(model_path)
-        except FileNotFoundError as error:
-            raise ModelNotReadyError(str(error)) from error
-        except (OSError, ValueError) as error:
-            producer = artifacts.PRODUCERS.get(model_path.name, "03_training.ipynb")
-            raise ModelNotReadyError(
-                f"{model_path.name} could not be loaded ({error}). Run notebook {producer} "
-                "again to make a fresh model."
-            ) from error
+            artifacts.check_binary_model(model, model_path)
+        except artifacts.ArtifactError as error:
+            raise ModelNotReadyError(str(error)) from None
         return cls(model, config, threshold)
 
+    def preprocess_image(self, image) -> np.ndarray:
+        """A decoded 8-bit RGB image (``images.open_image(...).image``) as this model's input."""
+        return model_array(image, self.image_size, self.rescale, self.interpolation)
+
     def preprocess(self, source, name: str | None = None) -> np.ndarray:
-        return load_for_model(source, self.image_size, self.rescale, self.interpolation, name=name)
+        """A file path or the bytes of an upload as this model's input; raises ImageInputError."""
+        return self.preprocess_image(open_image(source, name).image)
 
     def predict_arrays(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities of class 1 for a batch of preprocessed images.
@@ -105,19 +121,27 @@ class Predictor:
         return self.result(name, self.predict_arrays(image[np.newaxis])[0])
 
 
+def _images_in(folder: Path) -> list[Path]:
+    """The image files in ``folder`` and its sub-folders, sorted; hidden entries and links to folders skipped."""
+    found = []
+    for parent, dirs, files in os.walk(folder):  # os.walk does not follow links to folders: no loops
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [Path(parent) / f for f in files if not f.startswith(".") and Path(f).suffix.lower() in SUFFIXES]
+    return sorted(found)
+
+
 def expand_inputs(inputs: list[str]) -> list[Path]:
-    """Files as given, and the image files inside given folders (recursively, sorted)."""
+    """Files as given, and the image files inside given folders (recursively, sorted).
+
+    Only files with the extension of a format the tool reads are taken from folders; a file
+    named explicitly is always tried, and refused with a message if it is not such an image.
+    """
     files: list[Path] = []
     for item in inputs:
         path = Path(item)
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in FOLDER_SUFFIXES and not p.name.startswith(".")
-            )
-            if not found:
-                files.append(path)  # reported as "a folder with no images" below
-            files.extend(found)
+            found = _images_in(path)
+            files.extend(found or [path])  # an empty folder is reported as "a folder with no images" below
         else:
             files.append(path)
     return files
@@ -149,11 +173,16 @@ def main(argv: list[str] | None = None) -> int:
     for path in expand_inputs(args.inputs):
         try:
             if path.is_dir():
-                raise ImageInputError(f"{path}: a folder with no image files")
+                raise ImageInputError(f"{path}: a folder with no image files ({FORMATS_TEXT})", "folder")
             prediction = predictor.predict(path, name=str(path))
         except ImageInputError as error:
             failures += 1
-            print(f"error: {error}", file=sys.stderr)
+            print(f"error: {error}", file=sys.stderr, flush=True)
+            continue
+        except Exception as error:  # one file must never stop the others
+            failures += 1
+            print(f"error: {path}: could not be predicted ({type(error).__name__}: {error})", file=sys.stderr,
+                  flush=True)
             continue
         print(f"{prediction.name}\t{prediction.label}\t{prediction.confidence:.3f}", flush=True)
     return 1 if failures else 0
