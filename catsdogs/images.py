@@ -42,8 +42,8 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "AVIF": (".avif",),
 }
 FORMATS_TEXT = "JPEG, PNG, GIF, BMP, TIFF, WebP or AVIF"
-#: What Pillow may open: the formats above, and MPO, the JPEG variant many cameras write.
-PILLOW_FORMATS = (*FORMATS, "MPO")
+#: What Pillow may open (its JPEG opener also opens MPO, the JPEG variant many cameras write).
+PILLOW_FORMATS = tuple(FORMATS)
 #: File extension -> Pillow format name.
 SUFFIXES: dict[str, str] = {suffix: name for name, suffixes in FORMATS.items() for suffix in suffixes}
 #: The extensions Keras' ``flow_from_directory`` reads; it skips every other file without a word.
