@@ -60,14 +60,19 @@ class MissingArtifactError(ArtifactError, FileNotFoundError):
 
 
 def producer_of(path: Path) -> str:
-    """The notebook that makes ``path``, for messages ("the notebook that made it" if unknown)."""
-    return PRODUCERS.get(Path(path).name, "the notebook that made it")
+    """The notebook that makes ``path``, for messages."""
+    name = Path(path).name
+    if name in PRODUCERS:
+        return PRODUCERS[name]
+    if name.endswith(".keras"):
+        return f"the notebook that made it ({PRODUCERS['best.keras']} or {PRODUCERS['transfer.keras']})"
+    return "the notebook that made it"
 
 
 def _shown(path: Path) -> str:
-    """``models/best.keras``: the folder and the name, never a machine path."""
+    """``models/best.keras`` for a workspace artifact, else the file's name: never a machine path."""
     path = Path(path)
-    return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    return f"{path.parent.name}/{path.name}" if path.parent.name in ("models", "results") else path.name
 
 
 # --------------------------------------------------------------------------- writing

@@ -4,19 +4,26 @@ The notebooks call :func:`prepare_dataset` and get back a :class:`Dataset` whose
 ``flow_from_directory`` can read. On the way every step that can go wrong says what it
 found and what to do, and nothing half-done is ever taken for a good data folder:
 
-* downloads go to ``<name>.part`` and are renamed only once complete (and, when a checksum
-  is known, verified);
-* archives are checked end to end (every member's CRC) and refused when an entry would land
-  outside the target folder;
-* extraction happens in a temporary folder, the layout is checked there, unreadable images
-  are moved to ``data/quarantine/`` with a report, and only then is the result renamed into
-  place with a marker file that records where it came from.
+* downloads try Google's current address, then its older one, go to ``<name>.part`` and are
+  renamed only once complete (and, when a checksum is known, verified);
+* archives are checked before anything is extracted: a complete zip, no entry outside the
+  target folder, no link, no password, a compression method Python reads, and uncompressed
+  sizes within :data:`MAX_DATA_BYTES` and :data:`MAX_EXPANSION` (a small zip that unpacks to
+  gigabytes is refused); each entry's CRC is checked while it is extracted;
+* extraction (or the copy of a local folder) happens in a temporary folder; there the layout
+  is checked (exactly two class folders, the same in both splits, enough photos in each),
+  hidden entries and operating-system files (``.ipynb_checkpoints``, ``.DS_Store``,
+  ``Thumbs.db``, ``._name.jpg``) are removed and listed, unreadable or unsuitable images are
+  moved to ``data/quarantine/`` with a report, and only then is the result renamed into place
+  with a marker file that records where it came from. A temporary folder left by a run that
+  was killed is removed by the next run.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -30,16 +37,22 @@ import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
-from PIL import Image
-
+from .images import FORMATS_TEXT, SUFFIXES, TRAINING_SUFFIXES, ImageInputError, open_image
 from .paths import REPO_ROOT, Workspace
 
-OFFICIAL_URL = "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip"
+#: Google's addresses for the archive, tried in this order: the one its tutorials use since
+#: November 2025 (tensorflow/docs, transfer_learning.ipynb), then the older one.
+OFFICIAL_URLS = (
+    "https://download.mlcc.google.com/mledu-datasets/cats_and_dogs_filtered.zip",
+    "https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip",
+)
+OFFICIAL_URL = OFFICIAL_URLS[0]
 ARCHIVE_NAME = "cats_and_dogs_filtered.zip"
 DATASET_DIRNAME = "cats_and_dogs_filtered"
 DATA_ENV = "CATSDOGS_DATA"
 SPLITS = ("train", "validation")
 MARKER_NAME = ".catsdogs-complete.json"
+STAGING_PREFIX = ".staging-"
 
 #: Archives known to hold exactly the canonical data set (sha256 -> what it is).
 #: Google's own archive (68,606,236 bytes) is accepted by checking its layout and counts.
@@ -52,17 +65,18 @@ CANONICAL_COUNTS = {
     "train": {"cats": 1000, "dogs": 1000},
     "validation": {"cats": 500, "dogs": 500},
 }
-#: Extensions Keras' ``flow_from_directory`` reads, mapped to the format Pillow must find.
-IMAGE_FORMATS = {
-    ".jpg": "JPEG",
-    ".jpeg": "JPEG",
-    ".png": "PNG",
-    ".bmp": "BMP",
-    ".ppm": "PPM",
-    ".tif": "TIFF",
-    ".tiff": "TIFF",
-}
-_IGNORED_NAMES = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
+#: The model tells exactly this many classes apart (one sigmoid output).
+N_CLASSES = 2
+#: Fewest photos per class and split: fewer cannot train or evaluate anything (the tutorial's set has 1,000 and 500).
+MIN_IMAGES = {"train": 8, "validation": 4}
+#: Largest data set accepted, uncompressed (the tutorial's is 68 MB): checked before extracting or copying.
+MAX_DATA_BYTES = 2 * 1000**3
+#: Largest expansion of one archive entry of 1 MB or more: photos hardly compress, a zip bomb expands thousands of times.
+MAX_EXPANSION = 100
+#: Extensions Keras' ``flow_from_directory`` reads, mapped to the format Pillow must find there.
+IMAGE_FORMATS = {suffix: SUFFIXES[suffix] for suffix in TRAINING_SUFFIXES}
+#: Files that operating systems and tools leave in folders; never photos.
+SYSTEM_FILES = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini", "ehthumbs.db", ".directory", "Icon\r"}
 
 
 class DataError(RuntimeError):
@@ -71,9 +85,9 @@ class DataError(RuntimeError):
 
 @dataclass
 class ImageIssue:
-    """One file the scan found: quarantined (unusable) or kept with a note."""
+    """One file the scan found: quarantined (unusable), removed (not a photo) or kept with a note."""
 
-    path: str
+    path: str  # relative to the data set's folder, e.g. train/cats/cat.1.jpg
     problem: str
     action: str
 
@@ -101,6 +115,15 @@ class Dataset:
     def quarantined(self) -> list[ImageIssue]:
         return [issue for issue in self.issues if issue.action == "quarantined"]
 
+    @property
+    def removed(self) -> list[ImageIssue]:
+        """Hidden entries and operating-system files taken out on purpose."""
+        return [issue for issue in self.issues if issue.action.startswith("removed")]
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1000**3:.1f} GB" if n >= 100 * 1000**2 else f"{n / 1000**2:.1f} MB"
+
 
 # --------------------------------------------------------------------------- sources
 
@@ -116,10 +139,10 @@ def offline_hint(workspace: Workspace | None = None) -> str:
     )
 
 
-def resolve_source(source: str | os.PathLike | None = None) -> str:
-    """The data source to use: the argument, else ``$CATSDOGS_DATA``, else Google's URL."""
-    chosen = source or os.environ.get(DATA_ENV) or OFFICIAL_URL
-    return os.fspath(chosen)
+def resolve_source(source: str | os.PathLike | None = None) -> str | None:
+    """The data source to use: the argument, else ``$CATSDOGS_DATA``, else None (Google's addresses)."""
+    chosen = source or os.environ.get(DATA_ENV)
+    return os.fspath(chosen) if chosen else None
 
 
 def is_url(source: str) -> bool:
@@ -165,13 +188,19 @@ def fetch_archive(
                 out.write(block)
                 digest.update(block)
                 received += len(block)
-    except (urllib.error.URLError, OSError, TimeoutError) as error:
+                if received > MAX_DATA_BYTES:
+                    raise DataError(f"The download of {url} is larger than {_gb(MAX_DATA_BYTES)}: it is not the "
+                                    f"tutorial's archive. It was stopped and deleted.\n{offline_hint()}")
+    except DataError:
+        partial.unlink(missing_ok=True)
+        raise
+    except (urllib.error.URLError, OSError, TimeoutError, ValueError) as error:
         partial.unlink(missing_ok=True)
         reason = getattr(error, "reason", error)
         raise DataError(
             f"Could not download {url}: {reason}.\n{offline_hint()}"
-        ) from error
-    if expected_bytes is not None and received != int(expected_bytes):
+        ) from None
+    if expected_bytes is not None and expected_bytes.isdigit() and received != int(expected_bytes):
         partial.unlink(missing_ok=True)
         raise DataError(
             f"The download of {url} stopped after {received:,} of {int(expected_bytes):,} bytes. "
@@ -189,11 +218,49 @@ def fetch_archive(
     return target
 
 
+def fetch_official_archive(downloads: Path, urls: tuple[str, ...] | None = None) -> Path:
+    """The canonical archive from the cache, else from Google's addresses in turn, each checked the same way.
+
+    An address that fails (no network, an error page instead of a zip, a partial download) is
+    followed by the next; when all fail the message lists every address tried and its reason.
+    """
+    urls = urls or OFFICIAL_URLS
+    cached = downloads / ARCHIVE_NAME
+    if cached.exists():
+        try:
+            check_archive(cached)
+            return cached
+        except DataError:
+            cached.unlink()  # a damaged cache (an interrupted copy, say): download it again below
+    failures = []
+    for url in urls:
+        try:
+            archive = fetch_archive(url, downloads, filename=ARCHIVE_NAME)
+            check_archive(archive)
+            return archive
+        except DataError as error:
+            failures.append(f"  * {url}: {str(error).split(chr(10), 1)[0]}")
+            cached.unlink(missing_ok=True)  # a damaged download is not kept for the next address or run
+    raise DataError("Could not get the data set from any of Google's addresses:\n" + "\n".join(failures)
+                    + "\n" + offline_hint())
+
+
 # --------------------------------------------------------------------------- archives
 
 
+def _damaged(archive: Path, what: str) -> DataError:
+    return DataError(f"{archive.name} is damaged ({what}). Delete it and download it again, or check that "
+                     f"you pointed {DATA_ENV} at the right file.")
+
+
 def check_archive(archive: Path) -> None:
-    """Refuse an archive that is not a complete zip or whose entries escape the target folder."""
+    """Refuse, before extracting anything, an archive that cannot be extracted safely and completely.
+
+    Checked from the zip's directory (no entry is decompressed here): a complete zip with at
+    least one file, entries inside the target folder, no links, no passwords, compression
+    methods Python reads, and uncompressed sizes within the limits. Each entry's CRC is
+    checked while it is extracted.
+    """
     if not zipfile.is_zipfile(archive):
         raise DataError(
             f"{archive.name} is not a zip archive, or it is truncated (a partial download?). "
@@ -202,18 +269,32 @@ def check_archive(archive: Path) -> None:
         )
     try:
         with zipfile.ZipFile(archive) as zf:
-            for info in zf.infolist():
-                _check_member(info)
-            damaged = zf.testzip()
-    except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile, zlib.error) as error:
-        raise DataError(
-            f"{archive.name} is damaged ({error}). Delete it and download it again."
-        ) from error
-    if damaged is not None:
-        raise DataError(
-            f"{archive.name} is damaged: the entry {damaged!r} fails its CRC check "
-            "(a partial or corrupted download). Delete it and download it again."
-        )
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile, zlib.error, ValueError) as error:
+        raise _damaged(archive, str(error)) from None
+    files = [info for info in infos if not info.is_dir()]
+    if not files:
+        raise DataError(f"{archive.name} is an empty zip archive: it holds no files. It is not the tutorial's data "
+                        "set; delete it and download it again.")
+    total = 0
+    for info in infos:
+        _check_member(info)
+        if info.flag_bits & 0x1:
+            raise DataError(f"{archive.name} is password-protected (its entry {info.filename!r} is encrypted). "
+                            "The tutorial cannot read it: use an archive without a password, or extract it yourself "
+                            "and point the data source at the folder.")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+            raise DataError(f"{archive.name} uses a compression method Python cannot read (method "
+                            f"{info.compress_type}, in {info.filename!r}; Windows' 'Deflate64' is one). Extract it "
+                            "with another program and point the data source at the folder, or zip it again.")
+        if info.file_size >= 1000**2 and info.file_size > MAX_EXPANSION * max(info.compress_size, 1):
+            raise DataError(f"{archive.name} is refused: its entry {info.filename!r} would expand from "
+                            f"{_gb(info.compress_size)} to {_gb(info.file_size)} (more than {MAX_EXPANSION} times; "
+                            "photos hardly compress). It is a zip bomb or not a photo archive.")
+        total += info.file_size
+    if total > MAX_DATA_BYTES:
+        raise DataError(f"{archive.name} would unpack to {_gb(total)}; the limit is {_gb(MAX_DATA_BYTES)} (the "
+                        "tutorial's data set is 68 MB). Use a smaller data set.")
 
 
 def _check_member(info: zipfile.ZipInfo) -> None:
@@ -234,29 +315,116 @@ def _check_member(info: zipfile.ZipInfo) -> None:
 
 
 def _extract(archive: Path, into: Path) -> None:
+    into.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(archive) as zf:
         for info in zf.infolist():
             _check_member(info)  # checked again: never trust a file between two reads
-            zf.extract(info, into)
+            try:
+                zf.extract(info, into)  # reads exactly file_size bytes and checks the CRC
+            except (zipfile.BadZipFile, EOFError, zlib.error) as error:
+                raise _damaged(archive, f"the entry {info.filename!r} fails its check: {error}") from None
+            except (RuntimeError, NotImplementedError) as error:  # encryption or a method found only now
+                raise DataError(f"{archive.name}: the entry {info.filename!r} cannot be read ({error}). Extract "
+                                "it with another program and point the data source at the folder.") from None
+            except OSError as error:
+                raise DataError(
+                    f"The archive entry {info.filename!r} cannot be written on this computer's disk "
+                    f"({error.strerror or error}): a name too long or not allowed here, a file where a folder "
+                    "should be, or a full disk. Extract the archive elsewhere, fix the name, and point the "
+                    "data source at the folder."
+                ) from None
+
+
+# --------------------------------------------------------------------------- local folders
+
+
+def _walk_files(folder: Path, folders: list[Path] | None = None) -> list[tuple[Path, int]]:
+    """Every file under ``folder`` (links followed) with its size; a folder that loops raises DataError.
+
+    ``folders``, if given, receives every folder visited, the empty ones too.
+    """
+    found: list[tuple[Path, int]] = []
+    total = 0
+
+    def visit(directory: Path, ancestors: tuple[tuple[int, int], ...]) -> None:
+        nonlocal total
+        if folders is not None:
+            folders.append(directory)
+        try:
+            st = directory.stat()
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as error:
+            raise DataError(f"Cannot read the folder {directory.relative_to(folder) if directory != folder else '.'} "
+                            f"of the data source ({error.strerror or error}). Check its permissions.") from None
+        key = (st.st_dev, st.st_ino)
+        if key in ancestors:
+            raise DataError(f"The data folder loops: {directory.relative_to(folder).as_posix()} is a link back to a "
+                            "folder that contains it. Remove that link, or point the data source at a copy without it.")
+        for entry in entries:
+            path = Path(entry.path)
+            try:
+                if entry.is_dir():  # follows links, like a copy does
+                    visit(path, ancestors + (key,))
+                elif entry.is_file():
+                    size = entry.stat().st_size
+                    found.append((path, size))
+                    total += size
+                    if total > MAX_DATA_BYTES:
+                        raise DataError(f"The data folder holds more than {_gb(MAX_DATA_BYTES)} (the tutorial's data "
+                                        "set is 68 MB). Use a smaller data set.")
+                # anything else (a dangling link, a pipe, a device) is not copied
+            except OSError as error:
+                raise DataError(f"Cannot read {path.relative_to(folder).as_posix()} in the data source "
+                                f"({error.strerror or error}).") from None
+
+    visit(folder, ())
+    return found
+
+
+def _copy_folder(folder: Path, into: Path) -> None:
+    """Copy the files of a local data folder (links followed, loops refused) into ``into``."""
+    folders: list[Path] = []
+    files = _walk_files(folder, folders)
+    for directory in folders:
+        (into / directory.relative_to(folder)).mkdir(parents=True, exist_ok=True)
+    for path, _ in files:
+        target = into / path.relative_to(folder)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+        except OSError as error:
+            raise DataError(f"Cannot copy {path.relative_to(folder).as_posix()} from the data source "
+                            f"({error.strerror or error}).") from None
+
+
+def _folder_fingerprint(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path, size in _walk_files(folder):
+        digest.update(f"{path.relative_to(folder).as_posix()}|{size}|{path.stat().st_mtime_ns}\n".encode())
+    return "folder:" + digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- layout
 
 
+def is_system_entry(name: str) -> bool:
+    """Hidden entries (``.ipynb_checkpoints``, ``._photo.jpg``) and files that operating systems leave."""
+    return name.startswith(".") or name in SYSTEM_FILES
+
+
 def _visible(entries) -> list[Path]:
-    return sorted(
-        p for p in entries if not p.name.startswith(".") and p.name not in _IGNORED_NAMES
-    )
+    return sorted(p for p in entries if not is_system_entry(p.name))
 
 
 def locate_dataset_root(folder: Path) -> Path:
     """The folder holding ``train/`` and ``validation/``: ``folder`` or its only sub-folder."""
     if all((folder / split).is_dir() for split in SPLITS):
         return folder
-    subfolders = [p for p in _visible(folder.iterdir()) if p.is_dir()]
+    entries = _visible(folder.iterdir()) if folder.is_dir() else []
+    subfolders = [p for p in entries if p.is_dir()]
     if len(subfolders) == 1 and all((subfolders[0] / s).is_dir() for s in SPLITS):
         return subfolders[0]
-    found = ", ".join(p.name + ("/" if p.is_dir() else "") for p in _visible(folder.iterdir()))
+    found = ", ".join(p.name + ("/" if p.is_dir() else "") for p in entries[:12]) + (", ..." if len(entries) > 12 else "")
     raise DataError(
         "Wrong folder layout: expected train/ and validation/, each with one sub-folder per "
         "class (train/cats, train/dogs, validation/cats, validation/dogs), at the top of the "
@@ -266,65 +434,133 @@ def locate_dataset_root(folder: Path) -> Path:
     )
 
 
+def _remove_system_entries(root: Path, quarantine: Path) -> list[ImageIssue]:
+    """Move hidden entries and operating-system files out of the split folders, and list them.
+
+    Keras would otherwise make a hidden folder a class (``.ipynb_checkpoints`` beside ``cats``
+    and ``dogs``) or try to read ``._cat.1.jpg`` (a macOS resource fork) as a photo.
+    """
+    issues = []
+    for split in SPLITS:
+        for parent, dirs, files in os.walk(root / split):
+            for name in sorted(dirs + files):
+                if not is_system_entry(name):
+                    continue
+                path = Path(parent) / name
+                relative = path.relative_to(root).as_posix()
+                destination = quarantine / "removed" / relative
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(path, destination)
+                what = "a hidden folder" if name in dirs else ("a macOS resource fork" if name.startswith("._")
+                                                               else "a hidden or system file")
+                issues.append(ImageIssue(relative, f"{what}, not a photo", "removed: skipped on purpose"))
+            dirs[:] = [d for d in dirs if not is_system_entry(d)]
+    return issues
+
+
+def _stray_files(root: Path, quarantine: Path) -> list[ImageIssue]:
+    """Files directly in train/ or validation/, outside any class folder: Keras ignores them, so we say so."""
+    issues = []
+    for split in SPLITS:
+        for path in _visible((root / split).iterdir()):
+            if path.is_file():
+                relative = path.relative_to(root).as_posix()
+                destination = quarantine / relative
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(path, destination)
+                issues.append(ImageIssue(relative, "not in a class folder (Keras takes the class from the folder)",
+                                         "quarantined"))
+    return issues
+
+
+def _class_folders(root: Path, split: str) -> list[Path]:
+    split_dir = root / split
+    entries = _visible(split_dir.iterdir())
+    classes = [p for p in entries if p.is_dir()]
+    loose = [p.name for p in entries if p.is_file()]
+    if loose and not classes:
+        raise DataError(
+            f"Wrong folder layout: {split}/ holds image files directly ({loose[0]}, ...) but "
+            f"no class sub-folders. Put each class in its own folder: {split}/cats/, "
+            f"{split}/dogs/. Keras takes the class name from the folder name."
+        )
+    if len(classes) != N_CLASSES:
+        names = ", ".join(p.name + "/" for p in classes) or "none"
+        raise DataError(
+            f"Wrong folder layout: {split}/ must hold exactly {N_CLASSES} class folders (cats/ and dogs/), "
+            f"found {len(classes)}: {names}. The model tells two classes apart, and Keras would make every "
+            "folder a class. Move the other folders out of the data folder (or add the missing one)."
+        )
+    return classes
+
+
+def _images_under(folder: Path) -> list[Path]:
+    """The files Keras' ``flow_from_directory`` reads in a class folder: all levels, its extensions."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_FORMATS)
+
+
 def count_images(root: Path) -> dict[str, dict[str, int]]:
-    """Check the class folders and count the image files in each; raise on a wrong layout."""
+    """Check the class folders and count the images in each; raise on a wrong layout or too few photos."""
     counts: dict[str, dict[str, int]] = {}
     for split in SPLITS:
-        split_dir = root / split
-        entries = _visible(split_dir.iterdir())
-        loose = [p.name for p in entries if p.is_file()]
-        classes = [p for p in entries if p.is_dir()]
-        if loose and not classes:
-            raise DataError(
-                f"Wrong folder layout: {split}/ holds image files directly ({loose[0]}, ...) but "
-                f"no class sub-folders. Put each class in its own folder: {split}/cats/, "
-                f"{split}/dogs/. Keras takes the class name from the folder name."
-            )
-        if len(classes) < 2:
-            raise DataError(
-                f"Wrong folder layout: {split}/ must hold one sub-folder per class (at least two), "
-                f"found {[p.name for p in classes]}."
-            )
-        counts[split] = {
-            c.name: sum(1 for f in _visible(c.iterdir()) if f.suffix.lower() in IMAGE_FORMATS)
-            for c in classes
-        }
-        empty = [name for name, n in counts[split].items() if n == 0]
-        if empty:
-            raise DataError(
-                f"The class folder {split}/{empty[0]}/ holds no images. Every class needs images "
-                "in both train/ and validation/: check that the copy or extraction finished."
-            )
+        counts[split] = {c.name: len(_images_under(c)) for c in _class_folders(root, split)}
     if set(counts["train"]) != set(counts["validation"]):
         raise DataError(
             "train/ and validation/ name different classes: "
             f"{sorted(counts['train'])} vs {sorted(counts['validation'])}. "
             "Both splits need the same class folders."
         )
+    for split in SPLITS:
+        for name, n in counts[split].items():
+            if n == 0:
+                raise DataError(
+                    f"The class folder {split}/{name}/ holds no images. Every class needs images "
+                    "in both train/ and validation/: check that the copy or extraction finished."
+                )
+            if n < MIN_IMAGES[split]:
+                raise DataError(
+                    f"The class folder {split}/{name}/ holds only {n} usable image(s); the tutorial needs at least "
+                    f"{MIN_IMAGES['train']} per class in train/ and {MIN_IMAGES['validation']} in validation/ "
+                    "(its own data set has 1,000 and 500). Add photos, or use the tutorial's data set."
+                )
     return counts
 
 
 # --------------------------------------------------------------------------- images
 
 
-def inspect_image(path: Path) -> ImageIssue | None:
-    """Decode one image fully. Unusable files get a problem; odd-but-usable ones a note."""
-    expected = IMAGE_FORMATS.get(path.suffix.lower())
-    if expected is None:
-        return ImageIssue(str(path), f"not an image file ({path.suffix or 'no extension'})",
+def inspect_image(path: Path, name: str | None = None) -> ImageIssue | None:
+    """Decode one image fully with the project's one loader.
+
+    Unusable files get a problem (quarantined); odd-but-usable ones a note (kept). Images with
+    16-bit or floating-point pixels are rewritten in this copy as 8-bit, which Keras reads
+    correctly (it would clip a mid-grey 16-bit image to white).
+    """
+    name = name or path.name
+    suffix = path.suffix.lower()
+    if suffix not in IMAGE_FORMATS:
+        if suffix in SUFFIXES:
+            return ImageIssue(str(path), f"a {SUFFIXES[suffix]} file: Keras' flow_from_directory skips this format "
+                                         "(it reads .jpg, .jpeg, .png, .bmp, .tif, .tiff); convert it to JPEG or PNG",
+                              "quarantined")
+        return ImageIssue(str(path), f"not an image file ({suffix or 'no extension'}; expected {FORMATS_TEXT})",
                           "quarantined")
     try:
-        with Image.open(path) as image:
-            found, mode = image.format, image.mode
-            image.load()
-    except Exception as error:  # Pillow raises many types for damaged files
-        return ImageIssue(str(path), f"cannot be decoded: {error}", "quarantined")
-    if found != expected and not (expected == "TIFF" and found == "TIFF"):
+        decoded = open_image(path, name)
+    except ImageInputError as error:
+        return ImageIssue(str(path), str(error).removeprefix(f"{name}: "), "quarantined")
+    expected = IMAGE_FORMATS[suffix]
+    if decoded.format != expected:
         return ImageIssue(
-            str(path), f"is a {found} file named {path.suffix}: rename or convert it", "quarantined"
+            str(path), f"is a {decoded.format} file named {path.suffix}: rename or convert it", "quarantined"
         )
-    if mode != "RGB":
-        return ImageIssue(str(path), f"colour mode {mode}", "kept: converted to RGB when loaded")
+    if decoded.converted and decoded.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        buffer = io.BytesIO()
+        decoded.image.save(buffer, format=expected)
+        path.write_bytes(buffer.getvalue())
+        return ImageIssue(str(path), decoded.converted, "kept: rewritten as 8-bit RGB in this copy")
+    if decoded.mode != "RGB":
+        return ImageIssue(str(path), f"colour mode {decoded.mode}", "kept: converted to RGB when loaded")
     return None
 
 
@@ -335,17 +571,18 @@ def scan_images(root: Path) -> list[ImageIssue]:
         for class_dir in _visible((root / split).iterdir()):
             if not class_dir.is_dir():
                 continue
-            for path in _visible(class_dir.iterdir()):
-                issue = inspect_image(path)
+            for path in sorted(p for p in class_dir.rglob("*") if p.is_file()):
+                relative = path.relative_to(root).as_posix()
+                issue = inspect_image(path, relative)
                 if issue is not None:
-                    issue.path = path.relative_to(root).as_posix()
+                    issue.path = relative
                     issues.append(issue)
     return issues
 
 
 def _quarantine(root: Path, issues: list[ImageIssue], quarantine: Path) -> None:
     for issue in issues:
-        if issue.action != "quarantined":
+        if issue.action != "quarantined" or not (root / issue.path).exists():
             continue
         destination = quarantine / issue.path
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -361,31 +598,26 @@ def _quarantine(root: Path, issues: list[ImageIssue], quarantine: Path) -> None:
 # --------------------------------------------------------------------------- the whole step
 
 
-def _folder_fingerprint(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            st = path.stat()
-            digest.update(f"{path.relative_to(folder)}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    return "folder:" + digest.hexdigest()
-
-
 def _read_marker(root: Path) -> dict | None:
     try:
-        return json.loads((root / MARKER_NAME).read_text())
+        marker = json.loads((root / MARKER_NAME).read_text())
+        return marker if isinstance(marker, dict) else None
     except (OSError, ValueError):
         return None
 
 
-def _dataset_from_marker(root: Path, marker: dict) -> Dataset:
-    return Dataset(
-        root=root,
-        classes=marker["classes"],
-        counts=marker["counts"],
-        source=marker["source"],
-        fingerprint=marker["fingerprint"],
-        issues=[ImageIssue(**issue) for issue in marker["issues"]],
-    )
+def _dataset_from_marker(root: Path, marker: dict) -> Dataset | None:
+    try:
+        return Dataset(
+            root=root,
+            classes=marker["classes"],
+            counts=marker["counts"],
+            source=marker["source"],
+            fingerprint=marker["fingerprint"],
+            issues=[ImageIssue(**issue) for issue in marker["issues"]],
+        )
+    except (KeyError, TypeError):
+        return None  # an older or damaged marker: the data is prepared again
 
 
 def _describe(source: str, workspace: Workspace) -> str:
@@ -394,27 +626,60 @@ def _describe(source: str, workspace: Workspace) -> str:
     return workspace.show(source) if Path(source).is_absolute() else source
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_staging(data_dir: Path) -> list[str]:
+    """Remove temporary folders that a killed run left in ``data/`` (their process is gone)."""
+    removed = []
+    for path in data_dir.glob(STAGING_PREFIX + "*"):
+        pid_text = path.name[len(STAGING_PREFIX):].split("-", 1)[0]
+        if pid_text.isdigit() and _pid_alive(int(pid_text)) and int(pid_text) != os.getpid():
+            continue  # another run is extracting right now
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    return removed
+
+
+def _local_source(source: str, workspace: Workspace) -> Path:
+    path = Path(source).expanduser()
+    if not path.is_absolute() and not path.exists():  # relative to the workspace, then the repository
+        path = next((base / path for base in (workspace.root, REPO_ROOT) if (base / path).exists()), path)
+    if not path.exists():
+        raise DataError(f"The data source {source} does not exist.\n{offline_hint()}")
+    if not (path.is_file() or path.is_dir()):
+        raise DataError(f"The data source {source} is neither a zip archive nor a folder.")
+    return path
+
+
 def prepare_dataset(source: str | os.PathLike | None, workspace: Workspace) -> Dataset:
     """Get, check and extract the data set into ``data/cats_and_dogs_filtered``.
 
     ``source`` is a URL (``https://``, ``file://``), a local zip archive, or an extracted
-    folder; ``None`` means ``$CATSDOGS_DATA`` or Google's official URL. A second call with
+    folder; ``None`` means ``$CATSDOGS_DATA`` or Google's official addresses. A second call with
     the same source reuses the extracted folder. The caller's own files are never changed:
     archives are extracted and folders are copied before anything is moved to quarantine.
     """
-    source = resolve_source(source)
-    expect_canonical = source == OFFICIAL_URL
-    if is_url(source):
-        archive = fetch_archive(source, workspace.downloads)
+    remove_stale_staging(workspace.data)
+    chosen = resolve_source(source)
+    folder = None
+    if chosen is None:
+        archive = fetch_official_archive(workspace.downloads)
+        chosen, expect_canonical = OFFICIAL_URLS[0], True
+    elif is_url(chosen):
+        archive = fetch_archive(chosen, workspace.downloads)
+        expect_canonical = chosen in OFFICIAL_URLS
     else:
-        path = Path(source).expanduser()
-        if not path.is_absolute() and not path.exists():  # relative to the workspace, then the repository
-            path = next((base / path for base in (workspace.root, REPO_ROOT) if (base / path).exists()), path)
-        if not path.exists():
-            raise DataError(f"The data source {source} does not exist.\n{offline_hint()}")
-        archive = path if path.is_file() else None
-        if archive is None:
-            folder = path
+        path = _local_source(chosen, workspace)
+        archive, expect_canonical = (path, False) if path.is_file() else (None, False)
+        folder = None if archive else path
     if archive is not None:
         check_archive(archive)
         fingerprint = sha256_of(archive)
@@ -426,38 +691,47 @@ def prepare_dataset(source: str | os.PathLike | None, workspace: Workspace) -> D
     final = workspace.data / DATASET_DIRNAME
     marker = _read_marker(final)
     if marker is not None and marker.get("fingerprint") == fingerprint:
-        return _dataset_from_marker(final, marker)
+        reused = _dataset_from_marker(final, marker)
+        if reused is not None:
+            return reused
 
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=workspace.data))
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=workspace.data))
     try:
         if archive is not None:
             _extract(archive, staging / "extracted")
             root = locate_dataset_root(staging / "extracted")
         else:
             root = staging / "copy"
-            shutil.copytree(folder, root)
+            _copy_folder(folder, root)
+        quarantine = staging / "quarantine"
+        issues = _remove_system_entries(root, quarantine)
+        count_images(root)  # the layout, before every image is decoded
+        issues += _stray_files(root, quarantine)
         counts = count_images(root)
         if expect_canonical and counts != CANONICAL_COUNTS:
             raise DataError(
                 f"The archive holds {counts}, but the canonical data set has {CANONICAL_COUNTS}: "
                 "it is incomplete or not the tutorial's archive. Delete it and download it again."
             )
-        issues = scan_images(root)
-        _quarantine(root, issues, staging / "quarantine")
+        issues += scan_images(root)
+        _quarantine(root, issues, quarantine)  # the report lists every issue, the removed files too
         counts = count_images(root)  # a class emptied by quarantine is an error too
         classes = sorted(counts["train"])
-        dataset = Dataset(final, classes, counts, _describe(source, workspace), fingerprint, issues)
+        dataset = Dataset(final, classes, counts, _describe(chosen, workspace), fingerprint, issues)
         marker = {k: v for k, v in asdict(dataset).items() if k != "root"}
         (root / MARKER_NAME).write_text(json.dumps(marker, indent=2))
         # Swap into place: old copies are moved aside first, then removed.
         old = staging / "old"
         old.mkdir()
         for existing in (final, workspace.data / "quarantine"):
-            if existing.exists():
+            if existing.exists() or existing.is_symlink():
                 existing.rename(old / existing.name)
-        if (staging / "quarantine").exists():
-            (staging / "quarantine").rename(workspace.data / "quarantine")
+        if quarantine.exists():
+            quarantine.rename(workspace.data / "quarantine")
         root.rename(final)
         return dataset
+    except OSError as error:  # the disk, not the data: full, read-only, a file where a folder should be
+        raise DataError(f"Could not prepare the data in {workspace.show(workspace.data)}/ ({error.strerror or error}). "
+                        "Check the free disk space and that the folder is writable, then run again.") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)

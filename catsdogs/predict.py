@@ -159,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", help="the tutorial's workspace (default: the repository)")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability above which class 1 is chosen")
     args = parser.parse_args(argv)
+    if not 0.0 <= args.threshold <= 1.0:
+        parser.error(f"--threshold {args.threshold:g}: a probability between 0 and 1 is expected")
 
     from .env import quiet_tensorflow
 

@@ -1,5 +1,7 @@
 """Single-image preprocessing and the command-line prediction, good and bad inputs."""
 
+import shutil
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -76,9 +78,19 @@ def test_cli_reports_bad_inputs_and_goes_on(tiny_workspace, tmp_path, capsys):
 def test_cli_without_a_model_says_which_notebook_to_run(tmp_path, capsys):
     photo = tmp_path / "cat.jpg"
     Image.new("RGB", (30, 30)).save(photo)
+    (tmp_path / "empty_ws").mkdir()
     code, lines, err = _run(capsys, photo, "--workdir", tmp_path / "empty_ws")
     assert code == 2 and lines == []
     assert "run 01_data.ipynb first" in err
+    assert list((tmp_path / "empty_ws").iterdir()) == [], "reading must not create folders"
+
+
+def test_cli_with_a_workdir_that_does_not_exist_says_so_and_creates_nothing(tmp_path, capsys):
+    photo = tmp_path / "cat.jpg"
+    Image.new("RGB", (30, 30)).save(photo)
+    code, lines, err = _run(capsys, photo, "--workdir", tmp_path / "typo")
+    assert code == 2 and lines == [] and "does not exist" in err
+    assert not (tmp_path / "typo").exists()
 
 
 def test_cli_with_a_damaged_model_file_says_so(tiny_workspace, tmp_path, capsys):
@@ -86,7 +98,8 @@ def test_cli_with_a_damaged_model_file_says_so(tiny_workspace, tmp_path, capsys)
     bad_model.write_text("not a model")
     photo = sorted((tiny_workspace.root / "photos").iterdir())[0]
     code, _, err = _run(capsys, photo, "--model", bad_model, "--workdir", tiny_workspace.root)
-    assert code == 2 and "could not be loaded" in err and "03_training" in err
+    assert code == 2 and "bad.keras is damaged" in err and "03_training" in err
+    assert str(tmp_path) not in err, "no machine paths in messages"
 
 
 def test_a_model_built_for_another_size_gets_its_own_size(tiny_workspace):
@@ -117,3 +130,85 @@ def test_predictions_agree_with_the_layer_by_layer_call(tiny_workspace):
     eager = np.asarray(predictor.model(batch, training=False)).reshape(-1)
     np.testing.assert_allclose(predictor.predict_arrays(batch), eager, atol=1e-5)
     assert predictor.predict_arrays(batch[:1]).shape == (1,)
+
+
+def test_cli_one_hostile_file_is_one_line_and_the_others_go_on(tiny_workspace, tmp_path, capsys):
+    good = sorted((tiny_workspace.root / "photos").iterdir())[:2]
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (30_000, 30_000)).save(bomb)  # a small file whose header claims 900 megapixels
+    big = tmp_path / "big.bmp"
+    Image.new("RGB", (20, 20)).save(big)
+    raw = bytearray(big.read_bytes())
+    raw[22] = 0x7F  # one flipped byte in the header: the height becomes two billion rows
+    big.write_bytes(bytes(raw))
+    eps = tmp_path / "drawing.eps"
+    eps.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
+    grey16 = tmp_path / "grey16.png"
+    Image.fromarray(np.full((40, 40), 32768, np.uint16)).save(grey16)
+    code, lines, err = _run(capsys, bomb, good[0], big, eps, grey16, good[1], "--workdir", tiny_workspace.root)
+    assert code == 1
+    assert [line.split("\t")[0] for line in lines] == [str(good[0]), str(grey16), str(good[1])]
+    errors = err.strip().splitlines()
+    assert len(errors) == 3 and all(line.startswith("error: ") for line in errors)
+    assert "bomb.png" in errors[0] and "megapixels" in errors[0]
+    assert "big.bmp" in errors[1] and "drawing.eps: not an image this tool reads" in errors[2]
+    assert "Traceback" not in err
+
+
+def test_cli_folders_take_only_documented_formats_and_skip_hidden_entries(tiny_workspace, tmp_path, capsys):
+    photo = sorted((tiny_workspace.root / "photos").iterdir())[0]
+    folder = tmp_path / "album"
+    (folder / ".ipynb_checkpoints").mkdir(parents=True)
+    (folder / "nested").mkdir()
+    for target in (folder / "a.jpg", folder / "nested" / "b.JPG", folder / ".ipynb_checkpoints" / "c.jpg",
+                   folder / "._a.jpg", folder / "d.eps"):
+        target.write_bytes(photo.read_bytes())
+    (folder / "loop").symlink_to(folder, target_is_directory=True)
+    code, lines, err = _run(capsys, folder, "--workdir", tiny_workspace.root)
+    assert code == 0 and err == ""
+    assert [line.split("\t")[0] for line in lines] == [str(folder / "a.jpg"), str(folder / "nested" / "b.JPG")]
+
+
+def test_cli_a_model_with_the_wrong_output_is_refused(tiny_workspace, tmp_path, capsys):
+    import keras
+
+    two_outputs = keras.Sequential([keras.Input((48, 48, 3)), keras.layers.GlobalAveragePooling2D(),
+                                    keras.layers.Dense(2, activation="softmax")])
+    path = tmp_path / "softmax.keras"
+    two_outputs.save(path)
+    photo = sorted((tiny_workspace.root / "photos").iterdir())[0]
+    code, lines, err = _run(capsys, photo, "--model", path, "--workdir", tiny_workspace.root)
+    assert code == 2 and lines == []
+    assert "softmax.keras has output shape (None, 2)" in err and "one sigmoid output" in err
+
+
+def test_cli_a_mistyped_model_path_lists_the_models_there_are(tiny_workspace, tmp_path, capsys):
+    photo = sorted((tiny_workspace.root / "photos").iterdir())[0]
+    code, _, err = _run(capsys, photo, "--model", tmp_path / "bets.keras", "--workdir", tiny_workspace.root)
+    assert code == 2
+    assert "--model bets.keras: no such file" in err and "best.keras" in err and "run the earlier" not in err
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", "data_config.json is damaged: it is not valid JSON"),
+    ('{"image_size": [48, 48]}', "data_config.json lacks 'train_dir'"),
+    ("[1, 2]", "data_config.json is damaged: it holds a list"),
+])
+def test_cli_a_damaged_data_configuration_names_notebook_01(tiny_workspace, tmp_path, capsys, content, message):
+    work = tmp_path / "work"
+    shutil.copytree(tiny_workspace.root / "models", work / "models")
+    (work / "models" / "data_config.json").write_text(content)
+    photo = sorted((tiny_workspace.root / "photos").iterdir())[0]
+    code, _, err = _run(capsys, photo, "--workdir", work)
+    assert code == 2 and message in err and "01_data.ipynb" in err and "03_training" not in err
+
+
+def test_cli_a_truncated_model_names_its_file_and_no_machine_path(tiny_workspace, tmp_path, capsys):
+    work = tmp_path / "work"
+    shutil.copytree(tiny_workspace.root / "models", work / "models")
+    model = work / "models" / "best.keras"
+    model.write_bytes(model.read_bytes()[:5000])
+    photo = sorted((tiny_workspace.root / "photos").iterdir())[0]
+    code, _, err = _run(capsys, photo, "--workdir", work)
+    assert code == 2 and "models/best.keras is damaged" in err and "03_training.ipynb" in err
+    assert str(tmp_path) not in err
