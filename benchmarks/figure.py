@@ -13,6 +13,14 @@ from pathlib import Path
 from .common import hardware_line
 
 
+def _bars(ax, names: list[str], values: list[float], labels: list[str], colors: list[str]) -> None:
+    """Horizontal bars, top to bottom in the order given, each labelled at its end."""
+    ax.barh(names, values, color=colors)
+    for i, (value, label) in enumerate(zip(values, labels)):
+        ax.text(value, i, f" {label}", va="center", fontsize=8)
+    ax.invert_yaxis()
+
+
 def make_figure(results: dict, path: Path) -> Path:
     """Draw the four panels from a results dict (as written by ``benchmarks.benchmark``) into ``path``."""
     import matplotlib
@@ -28,24 +36,22 @@ def make_figure(results: dict, path: Path) -> Path:
     pipes = {k: v for k, v in results["pipelines"]["pipelines"].items() if "images_per_s" in v}
     names = list(pipes)
     values = [pipes[k]["images_per_s"] for k in names]
-    colors = ["tab:orange" if k.startswith("idg") else "tab:blue" for k in names]
-    ax.barh(names, values, color=colors)
-    for i, v in enumerate(values):
-        ax.text(v, i, f" {v:.0f} ({pipes[names[i]]['speedup_vs_idg']:.2f}×)", va="center", fontsize=8)
-    ax.invert_yaxis()
+    _bars(ax, names, values, [f"{pipes[k]['images_per_s']:.0f} ({pipes[k]['speedup_vs_idg']:.2f}×)" for k in names],
+          ["tab:orange" if k.startswith("idg") else "tab:blue" for k in names])
     ax.set(xlabel="images per second (median)", title=f"Input pipelines alone, {s['image_size']} px, batch "
            f"{s['batch_size']}\n(orange: ImageDataGenerator, blue: tf.data, cached)")
     ax.margins(x=0.25)
 
     ax = axes[0, 1]
     t = results["training"]["configs"]
+
+    def by_model(names: list[str]) -> list[str]:
+        return ["tab:green" if t[k]["model"] == "batchnorm" else "tab:gray" for k in names]
+
     mem = [k for k in t if t[k]["feed"] == "memory"]
-    ax.barh(mem, [t[k]["step_s_median"] for k in mem],
-            color=["tab:green" if t[k]["model"] == "batchnorm" else "tab:gray" for k in mem])
-    for i, k in enumerate(mem):
-        ax.text(t[k]["step_s_median"], i, f" {t[k]['step_s_median']:.2f} s · {t[k]['achieved_gflops']:.0f} GFLOP/s"
-                f" ({100 * t[k]['fraction_of_matmul_peak']:.0f} % of matmul)", va="center", fontsize=8)
-    ax.invert_yaxis()
+    _bars(ax, mem, [t[k]["step_s_median"] for k in mem],
+          [f"{t[k]['step_s_median']:.2f} s · {t[k]['achieved_gflops']:.0f} GFLOP/s"
+           f" ({100 * t[k]['fraction_of_matmul_peak']:.0f} % of matmul)" for k in mem], by_model(mem))
     ax.set(xlabel="seconds per training step (median)",
            title=f"Pure compute (in-memory batch): BatchNorm, XLA, image size\n"
                  f"(grey: classic, green: BatchNorm; matmul peak {results['matmul']['peak_gflops']:.0f} GFLOP/s)")
@@ -53,14 +59,10 @@ def make_figure(results: dict, path: Path) -> Path:
 
     ax = axes[1, 0]
     fed = [k for k in t if "epoch_s_estimate" in t[k]]
-    ax.barh(fed, [t[k]["epoch_s_estimate"] for k in fed],
-            color=["tab:green" if t[k]["model"] == "batchnorm" else "tab:gray" for k in fed])
     baseline = f"classic_{s['image_size']}_idg"  # results before the notebooks' defaults were read: "seed setup"
     vs = results["levers"].get("vs_classic_idg_epoch") or results["levers"].get("vs_seed_setup_epoch", {})
-    for i, k in enumerate(fed):
-        speedup = f" ({vs[k]:.2f}× vs {baseline})" if k in vs else ""
-        ax.text(t[k]["epoch_s_estimate"], i, f" {t[k]['epoch_s_estimate']:.1f} s{speedup}", va="center", fontsize=8)
-    ax.invert_yaxis()
+    _bars(ax, fed, [t[k]["epoch_s_estimate"] for k in fed],
+          [f"{t[k]['epoch_s_estimate']:.1f} s" + (f" ({vs[k]:.2f}×)" if k in vs else "") for k in fed], by_model(fed))
     ax.set(xlabel="estimated seconds per epoch (training + validation)",
            title=f"Epoch time by feed ({results['training']['steps_per_epoch']} training + "
                  f"{results['training']['validation_steps']} validation steps)\nspeed-ups against {baseline}")
@@ -74,10 +76,8 @@ def make_figure(results: dict, path: Path) -> Path:
                    f"{mode}: warm (median)"]
         values += [lat["cold_fresh_process"][mode]["first_call_s"],
                    lat["first_call_after_load_in_warm_process_s"][mode], lat["warm_median_s"][mode]]
-    ax.barh(labels, [1000 * v for v in values], color=["tab:red", "tab:orange", "tab:blue"] * 2)
-    for i, v in enumerate(values):
-        ax.text(1000 * v, i, f" {1000 * v:.1f} ms", va="center", fontsize=8)
-    ax.invert_yaxis()
+    _bars(ax, labels, [1000 * v for v in values], [f"{1000 * v:.1f} ms" for v in values],
+          ["tab:red", "tab:orange", "tab:blue"] * 2)
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5)))
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
