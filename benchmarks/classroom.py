@@ -1,7 +1,7 @@
 """Time the classroom profile: the whole notebook chain, from the archive to the last notebook.
 
-    .venv/bin/python benchmarks/classroom.py --data ../shared/datasets/cats_and_dogs_filtered.zip
-    .venv/bin/python benchmarks/classroom.py --tiny     # generated images: checks the script works
+    .venv/bin/python -m benchmarks.classroom --data ../shared/datasets/cats_and_dogs_filtered.zip
+    .venv/bin/python -m benchmarks.classroom --tiny     # generated images: checks the script works
 
 Runs ``python -m catsdogs.tutorial --profile classroom`` in a scratch workspace (the repository's
 notebooks, models and results are not touched), as a class would run it on a fresh machine: the data
@@ -24,17 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE))
-
-from benchmark import describe_machine, hardware_line, load_average, make_tiny_images  # noqa: E402
+from .common import describe_machine, hardware_line, load_average, make_tiny_images
 
 SCHEMA_VERSION = 1
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.classroom", description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", help="the archive (or a URL or folder) notebook 01 reads "
                         "(default: $CATSDOGS_DATA, else the download)")
     parser.add_argument("--workdir", help="where results/ goes (default: $CATSDOGS_WORKDIR or the repository)")

@@ -7,14 +7,12 @@ Each generated block sits between ``<!-- generated:NAME -->`` and ``<!-- /genera
 around the blocks is written by hand. The numbers come from ``results/*.json``: the committed run
 (``run_times.json``, ``history.json``, ``metrics.json``, ``tfdata_comparison.json``,
 ``model_comparison.json``, ``transfer_history.json``) and the benchmark scripts
-(``seed_vs_default.json``, ``classroom.json``, ``step_times.json``, ``accuracy_variants.json``,
-``gpu_sweep.json``).
+(``seed_vs_default.json``, ``classroom.json``, ``step_times.json``).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import re
 import sys
@@ -205,52 +203,7 @@ def block_transfer() -> str:
     return "\n".join(lines)
 
 
-def block_variants() -> str:
-    variants = (load("accuracy_variants.json") or {}).get("variants", {})
-    rows = ["| run (`--name`) | what changed | parameters | last epoch | best (epoch) | last, mirror-averaged |",
-            "|---|---|---:|---:|---:|---:|"]
-    script = importlib.util.spec_from_file_location("accuracy_variants", ROOT / "benchmarks" / "accuracy_variants.py")
-    module = importlib.util.module_from_spec(script)
-    script.loader.exec_module(module)
-    defaults = module.DEFAULTS  # the script's defaults tell what each run changed
-    for name, run in sorted(variants.items(), key=lambda item: item[0] != "default"):  # the reference first
-        if run.get("mode") != "full":
-            continue
-        changed = ", ".join(f"{k} {v}" for k, v in run["settings"].items() if defaults.get(k) != v) or "nothing"
-        mirrored = run.get("final_val_accuracy_flip_averaged")  # runs before the script measured it have none
-        rows.append(f"| {name} | {changed} | {run['parameters']:,} | {run['final_val_accuracy']:.3f} | "
-                    f"{run['best_val_accuracy']:.3f} ({run['best_epoch']}) | "
-                    f"{'—' if mirrored is None else f'{mirrored:.3f}'} |")
-    return "\n".join(rows) if len(rows) > 2 else "No accuracy experiments yet: see `benchmarks/accuracy_variants.py`."
-
-
-GPU_WORDS = {"placement": {"pool_bn_relu": "Conv → pool → BN → ReLU", "after_pool": "Conv+ReLU → pool → BN",
-                           "before_relu": "Conv → BN → ReLU → pool"},
-             "optimizer": {"nadam": "Nadam", "adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop"},
-             "dense_bn": {True: "batch normalisation in the dense layer"}}
-
-
-def block_gpu_sweep() -> str:
-    sweep = load("gpu_sweep.json")
-    if not sweep:
-        return "No GPU sweep yet: see `benchmarks/gpu_sweep.py`."
-    rows = ["| what changed (from Conv+ReLU → pool → BN, Adam 1e-3, augmentation light) | seeds | last epoch, mean | "
-            "lowest – highest | training accuracy |", "|---|---:|---:|---:|---:|"]
-    singles = 0
-    for group in sweep["settings"].values():
-        if len(group["seeds"]) < 2:
-            singles += 1
-            continue
-        words = [GPU_WORDS.get(k, {}).get(v, f"{k.replace('_', ' ')} {v}") for k, v in group["change"].items()]
-        rows.append(f"| {', '.join(words) or 'nothing'} | {len(group['seeds'])} | {group['final_mean']:.3f} | "
-                    f"{group['final_min']:.3f} – {group['final_max']:.3f} | {group['train_accuracy_mean']:.3f} |")
-    runs = len(sweep["runs"])
-    return "\n".join(rows + ["", f"{runs} runs in all on {sweep['machine']} ({sweep['backend']}); {singles} more "
-                             "settings were tried with one seed only (in the results file)."])
-
-
-BLOCKS = {"notebooks": block_notebooks, "results": block_results, "speed": block_speed, "transfer": block_transfer,
-          "variants": block_variants, "gpu_sweep": block_gpu_sweep}
+BLOCKS = {"notebooks": block_notebooks, "results": block_results, "speed": block_speed, "transfer": block_transfer}
 
 
 def render(text: str) -> str:
