@@ -434,14 +434,19 @@ def locate_dataset_root(folder: Path) -> Path:
     )
 
 
-def _remove_system_entries(root: Path, quarantine: Path) -> list[ImageIssue]:
+def _in(split: str) -> str:
+    """How a split folder is named in messages: ``train/``, or "the folder" for a set without splits."""
+    return f"{split}/" if split else "the data folder"
+
+
+def _remove_system_entries(root: Path, quarantine: Path, splits: tuple[str, ...] = SPLITS) -> list[ImageIssue]:
     """Move hidden entries and operating-system files out of the split folders, and list them.
 
     Keras would otherwise make a hidden folder a class (``.ipynb_checkpoints`` beside ``cats``
     and ``dogs``) or try to read ``._cat.1.jpg`` (a macOS resource fork) as a photo.
     """
     issues = []
-    for split in SPLITS:
+    for split in splits:
         for parent, dirs, files in os.walk(root / split):
             for name in sorted(dirs + files):
                 if not is_system_entry(name):
@@ -458,10 +463,10 @@ def _remove_system_entries(root: Path, quarantine: Path) -> list[ImageIssue]:
     return issues
 
 
-def _stray_files(root: Path, quarantine: Path) -> list[ImageIssue]:
+def _stray_files(root: Path, quarantine: Path, splits: tuple[str, ...] = SPLITS) -> list[ImageIssue]:
     """Files directly in train/ or validation/, outside any class folder: Keras ignores them, so we say so."""
     issues = []
-    for split in SPLITS:
+    for split in splits:
         for path in _visible((root / split).iterdir()):
             if path.is_file():
                 relative = path.relative_to(root).as_posix()
@@ -480,14 +485,14 @@ def _class_folders(root: Path, split: str) -> list[Path]:
     loose = [p.name for p in entries if p.is_file()]
     if loose and not classes:
         raise DataError(
-            f"Wrong folder layout: {split}/ holds image files directly ({loose[0]}, ...) but "
-            f"no class sub-folders. Put each class in its own folder: {split}/cats/, "
-            f"{split}/dogs/. Keras takes the class name from the folder name."
+            f"Wrong folder layout: {_in(split)} holds image files directly ({loose[0]}, ...) but "
+            f"no class sub-folders. Put each class in its own folder: {split}{'/' if split else ''}cats/, "
+            f"{split}{'/' if split else ''}dogs/. Keras takes the class name from the folder name."
         )
     if len(classes) != N_CLASSES:
         names = ", ".join(p.name + "/" for p in classes) or "none"
         raise DataError(
-            f"Wrong folder layout: {split}/ must hold exactly {N_CLASSES} class folders (cats/ and dogs/), "
+            f"Wrong folder layout: {_in(split)} must hold exactly {N_CLASSES} class folders (cats/ and dogs/), "
             f"found {len(classes)}: {names}. The model tells two classes apart, and Keras would make every "
             "folder a class. Move the other folders out of the data folder (or add the missing one)."
         )
@@ -499,29 +504,34 @@ def _images_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_FORMATS)
 
 
-def count_images(root: Path) -> dict[str, dict[str, int]]:
+def count_images(
+    root: Path, splits: tuple[str, ...] = SPLITS, minimum: dict[str, int] | None = None
+) -> dict[str, dict[str, int]]:
     """Check the class folders and count the images in each; raise on a wrong layout or too few photos."""
+    minimum = MIN_IMAGES if minimum is None else minimum
     counts: dict[str, dict[str, int]] = {}
-    for split in SPLITS:
+    for split in splits:
         counts[split] = {c.name: len(_images_under(c)) for c in _class_folders(root, split)}
-    if set(counts["train"]) != set(counts["validation"]):
+    names = [sorted(c) for c in counts.values()]
+    if any(n != names[0] for n in names):
         raise DataError(
-            "train/ and validation/ name different classes: "
-            f"{sorted(counts['train'])} vs {sorted(counts['validation'])}. "
-            "Both splits need the same class folders."
+            f"{' and '.join(_in(s) for s in splits)} name different classes: "
+            f"{' vs '.join(map(str, names))}. Both splits need the same class folders."
         )
-    for split in SPLITS:
+    for split in splits:
         for name, n in counts[split].items():
+            folder = f"{split}/{name}/" if split else f"{name}/"
             if n == 0:
                 raise DataError(
-                    f"The class folder {split}/{name}/ holds no images. Every class needs images "
-                    "in both train/ and validation/: check that the copy or extraction finished."
+                    f"The class folder {folder} holds no images. Every class needs images"
+                    + (" in both train/ and validation/" if split else "")
+                    + ": check that the copy or extraction finished."
                 )
-            if n < MIN_IMAGES[split]:
+            if n < minimum.get(split, 1):
+                needs = ", ".join(f"{m} per class in {_in(s)}" for s, m in minimum.items())
                 raise DataError(
-                    f"The class folder {split}/{name}/ holds only {n} usable image(s); the tutorial needs at least "
-                    f"{MIN_IMAGES['train']} per class in train/ and {MIN_IMAGES['validation']} in validation/ "
-                    "(its own data set has 1,000 and 500). Add photos, or use the tutorial's data set."
+                    f"The class folder {folder} holds only {n} usable image(s); the tutorial needs at least "
+                    f"{needs}. Add photos, or use the tutorial's data set."
                 )
     return counts
 
@@ -564,10 +574,10 @@ def inspect_image(path: Path, name: str | None = None) -> ImageIssue | None:
     return None
 
 
-def scan_images(root: Path) -> list[ImageIssue]:
+def scan_images(root: Path, splits: tuple[str, ...] = SPLITS) -> list[ImageIssue]:
     """Inspect every file in the class folders; paths in the result are relative to ``root``."""
     issues = []
-    for split in SPLITS:
+    for split in splits:
         for class_dir in _visible((root / split).iterdir()):
             if not class_dir.is_dir():
                 continue
@@ -596,6 +606,35 @@ def _quarantine(root: Path, issues: list[ImageIssue], quarantine: Path) -> None:
 
 
 # --------------------------------------------------------------------------- the whole step
+
+
+def check_folder(
+    root: Path,
+    quarantine: Path,
+    canonical: dict[str, dict[str, int]] | None = None,
+    splits: tuple[str, ...] = SPLITS,
+    minimum: dict[str, int] | None = None,
+) -> tuple[dict[str, dict[str, int]], list[ImageIssue]]:
+    """Check and clean a copied or extracted data folder in place; return its counts and its issues.
+
+    Hidden and system entries are moved to ``quarantine/removed/``; the layout is checked
+    (exactly two class folders, the same in every split); files outside the class folders and
+    images that cannot be used are moved to ``quarantine/`` with ``report.csv``; then the
+    layout and the counts are checked again, since quarantine can empty a class. With
+    ``canonical``, the counts before quarantine must equal it (the tutorial's own archive).
+    """
+    issues = _remove_system_entries(root, quarantine, splits)
+    count_images(root, splits, minimum)  # the layout, before every image is decoded
+    issues += _stray_files(root, quarantine, splits)
+    counts = count_images(root, splits, minimum)
+    if canonical is not None and counts != canonical:
+        raise DataError(
+            f"The archive holds {counts}, but the canonical data set has {canonical}: "
+            "it is incomplete or not the tutorial's archive. Delete it and download it again."
+        )
+    issues += scan_images(root, splits)
+    _quarantine(root, issues, quarantine)  # the report lists every issue, the removed files too
+    return count_images(root, splits, minimum), issues
 
 
 def _read_marker(root: Path) -> dict | None:
@@ -704,18 +743,7 @@ def prepare_dataset(source: str | os.PathLike | None, workspace: Workspace) -> D
             root = staging / "copy"
             _copy_folder(folder, root)
         quarantine = staging / "quarantine"
-        issues = _remove_system_entries(root, quarantine)
-        count_images(root)  # the layout, before every image is decoded
-        issues += _stray_files(root, quarantine)
-        counts = count_images(root)
-        if expect_canonical and counts != CANONICAL_COUNTS:
-            raise DataError(
-                f"The archive holds {counts}, but the canonical data set has {CANONICAL_COUNTS}: "
-                "it is incomplete or not the tutorial's archive. Delete it and download it again."
-            )
-        issues += scan_images(root)
-        _quarantine(root, issues, quarantine)  # the report lists every issue, the removed files too
-        counts = count_images(root)  # a class emptied by quarantine is an error too
+        counts, issues = check_folder(root, quarantine, CANONICAL_COUNTS if expect_canonical else None)
         classes = sorted(counts["train"])
         dataset = Dataset(final, classes, counts, _describe(chosen, workspace), fingerprint, issues)
         marker = {k: v for k, v in asdict(dataset).items() if k != "root"}
