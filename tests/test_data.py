@@ -337,7 +337,8 @@ def test_stray_files_beside_the_class_folders_are_quarantined(image_set, ws):
 def test_too_few_photos_per_class_are_refused_with_the_minimum(image_set, ws):
     for extra in sorted((image_set / "validation" / "dogs").iterdir())[2:]:
         extra.unlink()
-    with pytest.raises(DataError, match=r"validation/dogs/ holds only 2 usable image\(s\).*at least 8 per class in train/, 4 per class in validation/"):
+    expected = r"validation/dogs/ holds only 2 usable image\(s\).*at least 8 per class in train/, 4 per class in validation/"
+    with pytest.raises(DataError, match=expected):
         prepare_dataset(image_set, ws)
 
 
