@@ -163,14 +163,17 @@ def fetch_archive(
     expected_sha256: str | None = None,
     filename: str | None = None,
     timeout: float = 60.0,
+    hint: str | None = None,
 ) -> Path:
     """Download ``url`` into ``downloads`` once; later calls return the cached file.
 
     The file is written as ``<name>.part`` and renamed only when complete, so an interrupted
     download never looks like a finished one. With ``expected_sha256`` a mismatch removes
     the download and raises :class:`DataError`; a cached file that no longer matches is
-    downloaded again.
+    downloaded again. ``hint`` (default: how to use a local copy of the tutorial's archive) ends
+    every error message.
     """
+    hint = offline_hint() if hint is None else hint
     name = filename or PurePosixPath(urllib.parse.urlparse(url).path).name or ARCHIVE_NAME
     downloads.mkdir(parents=True, exist_ok=True)
     target = downloads / name
@@ -190,7 +193,7 @@ def fetch_archive(
                 received += len(block)
                 if received > MAX_DATA_BYTES:
                     raise DataError(f"The download of {url} is larger than {_gb(MAX_DATA_BYTES)}: it is not the "
-                                    f"tutorial's archive. It was stopped and deleted.\n{offline_hint()}")
+                                    f"tutorial's archive. It was stopped and deleted.\n{hint}")
     except DataError:
         partial.unlink(missing_ok=True)
         raise
@@ -198,13 +201,13 @@ def fetch_archive(
         partial.unlink(missing_ok=True)
         reason = getattr(error, "reason", error)
         raise DataError(
-            f"Could not download {url}: {reason}.\n{offline_hint()}"
+            f"Could not download {url}: {reason}.\n{hint}"
         ) from None
     if expected_bytes is not None and expected_bytes.isdigit() and received != int(expected_bytes):
         partial.unlink(missing_ok=True)
         raise DataError(
             f"The download of {url} stopped after {received:,} of {int(expected_bytes):,} bytes. "
-            f"Run the cell again to retry.\n{offline_hint()}"
+            f"Run the cell again to retry.\n{hint}"
         )
     if expected_sha256 is not None and digest.hexdigest() != expected_sha256:
         partial.unlink(missing_ok=True)
@@ -212,7 +215,7 @@ def fetch_archive(
             f"The file downloaded from {url} has sha256 {digest.hexdigest()}, "
             f"but {expected_sha256} was expected: the download is damaged or the file at that "
             "address has changed. It was deleted; run the cell again to retry, or download the "
-            f"archive yourself and use it as a local copy.\n{offline_hint()}"
+            f"archive yourself and use it as a local copy.\n{hint}"
         )
     os.replace(partial, target)
     return target
