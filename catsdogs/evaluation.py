@@ -33,6 +33,7 @@ def binary_report(
         "threshold": threshold,
         "n": int(len(y_true)),
         "accuracy": float(skm.accuracy_score(y_true, y_pred)),
+        "balanced_accuracy": float(skm.balanced_accuracy_score(y_true, y_pred)) if len(set(y_true)) > 1 else None,
         "confusion_matrix": matrix.tolist(),
         "confusion_matrix_normalised": (matrix / matrix.sum(axis=1, keepdims=True).clip(min=1)).round(4).tolist(),
         "per_class": {
@@ -79,6 +80,15 @@ def prediction_table(
             "correct": y_true == y_pred,
         }
     )
+
+
+def reliability(table: pd.DataFrame, bins: tuple[float, ...] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.99, 1.0)) -> pd.DataFrame:
+    """How often the model is right at each level of confidence: a calibrated model is right 90 % of
+    the times it says 90 %. One row per confidence bin: photos, mean confidence, fraction correct."""
+    binned = pd.cut(table["confidence"], bins=list(bins), include_lowest=True)
+    grouped = table.groupby(binned, observed=False)
+    return pd.DataFrame({"photos": grouped.size(), "mean confidence": grouped["confidence"].mean(),
+                         "fraction correct": grouped["correct"].mean()})
 
 
 def most_confident_mistakes(table: pd.DataFrame, n: int = 8) -> pd.DataFrame:
