@@ -3,11 +3,12 @@
 Command line::
 
     python -m catsdogs.predict photo.jpg more_photos/ [--model models/best.keras]
-    python -m catsdogs.predict photo.jpg --model models/transfer.keras   # notebook 07's model
 
-prints one tab-separated line per image: the file, the predicted label, and the model's
-confidence in that label (a probability between 0.5 and 1). Files that cannot be used get
-a message on stderr and do not stop the others; the exit code is 0 when every image was
+answers with notebook 07's fine-tuned MobileNetV2 (``models/transfer.keras``) when it has been
+trained, else with notebook 03's CNN (``models/best.keras``); ``--model`` chooses. It says which
+model answers (on stderr), then prints one tab-separated line per image: the file, the predicted
+label, and the model's confidence in that label (a probability between 0.5 and 1). Files that
+cannot be used get a message on stderr and do not stop the others; the exit code is 0 when every image was
 predicted, 1 when some were not, and 2 when nothing could be done (no model, say).
 """
 
@@ -54,11 +55,33 @@ def _available_models(ws: paths.Workspace) -> str:
     return f"Models in models/: {', '.join(found)}." if found else "There is no model in models/ yet."
 
 
+#: The models the tools answer with when none is chosen, best first: MobileNetV2 fine-tuned by notebook 07
+#: is the better classifier (on the validation photos and on photos from elsewhere, notebook 08); the
+#: CNN of notebook 03 answers until it exists.
+DEFAULT_MODELS = ("transfer.keras", "best.keras")
+
+
+def default_model_path(ws: paths.Workspace) -> Path:
+    """``models/transfer.keras`` if notebook 07 has saved it, else ``models/best.keras``."""
+    for name in DEFAULT_MODELS:
+        if (ws.models / name).is_file():
+            return ws.models / name
+    return ws.models / DEFAULT_MODELS[-1]
+
+
+def describe_model(path: Path) -> str:
+    """``models/transfer.keras (MobileNetV2 fine-tuned, notebook 07)``: which model answers, for the user."""
+    artifact = artifacts.ARTIFACTS.get(Path(path).name)
+    shown = f"models/{Path(path).name}" if artifact else Path(path).name
+    return f"{shown} ({artifact.what}, {artifact.notebook})" if artifact else shown
+
+
 class Predictor:
     """A trained model with the preprocessing and class names it was trained with."""
 
-    def __init__(self, model, data_config: dict, threshold: float = 0.5):
+    def __init__(self, model, data_config: dict, threshold: float = 0.5, path: Path | None = None):
         self.model = model
+        self.path = path  # the file it was loaded from, if any
         self.image_size = model_image_size(model) or tuple(data_config["image_size"])
         self.rescale = float(data_config["rescale"])
         self.interpolation = data_config.get("interpolation", "nearest")
@@ -67,7 +90,7 @@ class Predictor:
 
     @classmethod
     def load(cls, model_path: str | os.PathLike | None = None, workdir=None, threshold: float = 0.5) -> Predictor:
-        """The model at ``model_path`` (default ``models/best.keras``) with the workspace's data configuration.
+        """The model at ``model_path`` (default: :func:`default_model_path`) with the workspace's data configuration.
 
         Reads only: nothing is created in the workspace. Every problem (no workspace, no model,
         a damaged or foreign model, a damaged data configuration) raises
@@ -83,14 +106,14 @@ class Predictor:
                 what = "is a folder, not a model file" if model_path.is_dir() else "no such file"
                 raise ModelNotReadyError(f"--model {model_path.name}: {what}. {_available_models(ws)}")
         else:
-            model_path = ws.models / "best.keras"
+            model_path = default_model_path(ws)
         try:
             config = artifacts.load_data_config(ws)
             model = artifacts.load_model(model_path)
             artifacts.check_binary_model(model, model_path)
         except artifacts.ArtifactError as error:
             raise ModelNotReadyError(str(error)) from None
-        return cls(model, config, threshold)
+        return cls(model, config, threshold, model_path)
 
     def preprocess_image(self, image) -> np.ndarray:
         """A decoded 8-bit RGB image (``images.open_image(...).image``) as this model's input."""
@@ -154,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("inputs", nargs="+", help="image files or folders of images")
     parser.add_argument(
-        "--model", help="a saved .keras model (default: models/best.keras; notebook 07's: models/transfer.keras)"
+        "--model", help="a saved .keras model (default: models/transfer.keras if notebook 07 made it, "
+                        "else models/best.keras)"
     )
     parser.add_argument("--workdir", help="the tutorial's workspace (default: the repository)")
     parser.add_argument("--threshold", type=float, default=0.5, help="probability above which class 1 is chosen")
@@ -170,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     except ModelNotReadyError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    print(f"model: {describe_model(predictor.path)}", file=sys.stderr, flush=True)
 
     failures = 0
     for path in expand_inputs(args.inputs):

@@ -38,8 +38,10 @@ def test_bad_bytes_are_refused_clearly(content, message):
 
 
 def _run(capsys, *args):
+    """Exit code, the lines on stdout, and stderr without the line that says which model answers."""
     code = predict.main([*map(str, args)])
     out, err = capsys.readouterr()
+    err = "".join(line for line in err.splitlines(keepends=True) if not line.startswith("model: "))
     return code, out.strip().splitlines(), err
 
 
@@ -212,3 +214,25 @@ def test_cli_a_truncated_model_names_its_file_and_no_machine_path(tiny_workspace
     code, _, err = _run(capsys, photo, "--workdir", work)
     assert code == 2 and "models/best.keras is damaged" in err and "03_training.ipynb" in err
     assert str(tmp_path) not in err
+
+
+def test_cli_answers_with_the_transfer_model_when_there_is_one_and_says_so(tiny_workspace, tmp_path, capsys):
+    import keras
+
+    work = tmp_path / "work"
+    shutil.copytree(tiny_workspace.root / "models", work / "models")
+    (work / "models" / "transfer.keras").unlink(missing_ok=True)
+    photo = sorted((tiny_workspace.root / "photos").iterdir())[0]
+    predict.main([str(photo), "--workdir", str(work)])
+    assert "model: models/best.keras (the CNN at its best validation epoch, 03_training.ipynb)" in capsys.readouterr().err
+
+    dense = keras.layers.Dense(1, activation="sigmoid", kernel_initializer="zeros",
+                               bias_initializer=keras.initializers.Constant(9.0))
+    always_dog = keras.Sequential([keras.Input((48, 48, 3)), keras.layers.GlobalAveragePooling2D(), dense])
+    always_dog.save(work / "models" / "transfer.keras")
+    code = predict.main([str(photo), "--workdir", str(work)])
+    out, err = capsys.readouterr()
+    assert code == 0 and "model: models/transfer.keras (MobileNetV2, fine-tuned, 07_transfer_learning.ipynb)" in err
+    assert out.split("\t")[1] == "dogs", "the transfer model answered"
+    predict.main([str(photo), "--workdir", str(work), "--model", str(work / "models" / "best.keras")])
+    assert "model: models/best.keras" in capsys.readouterr().err, "--model still chooses"
