@@ -55,15 +55,25 @@ class ModelSlot:
                 signature.append(None)
         return tuple(signature)
 
+    def _no_model_file(self) -> ModelNotReadyError:
+        notebook = artifacts.PRODUCERS.get(self.model_path.name, TRAINING_NOTEBOOK)
+        if self.model_path.is_dir():
+            return ModelNotReadyError(f"{self.shown_path} is a folder, not a model file: move it away and run "
+                                      f"{notebook} again to save the model.")
+        if self.model_path.name not in artifacts.PRODUCERS:
+            return ModelNotReadyError(f"{self.shown_path} does not exist. Give --model a model the notebooks saved, "
+                                      "such as models/best.keras.")
+        return ModelNotReadyError(
+            f"No trained model yet: {self.shown_path} does not exist. Run the notebooks in order up to "
+            f"{notebook} (it trains the model and saves it as models/{self.model_path.name}), then try again; "
+            "the app picks the model up without a restart."
+        )
+
     def _load(self) -> None:
         self._predictor, self._error = None, None
         try:
             if not self.model_path.is_file():
-                raise ModelNotReadyError(
-                    f"No trained model yet: {self.shown_path} does not exist. Run the notebooks in order up to "
-                    f"{TRAINING_NOTEBOOK} (it trains the model and saves it as models/best.keras), then try again; "
-                    "the app picks the model up without a restart."
-                )
+                raise self._no_model_file()
             self._predictor = Predictor.load(self.model_path, self.workspace.root, self.threshold)
         except ModelNotReadyError as error:  # no model, data_config.json missing or damaged, the model unreadable
             self._error = self.without_paths(str(error))
