@@ -164,9 +164,15 @@ def test_parallel_large_uploads_stay_within_the_memory_bound(tiny_workspace):
 # --------------------------------------------------------------------------- fast checks of the mechanisms
 
 
-def test_the_bound_is_stated_from_the_limits():
-    assert limits.decode_memory_bound(40_000_000, 2) == 2 * 40_000_000 * 3 * 2
-    assert limits.MAX_PIXELS == 40_000_000 and limits.MAX_CONCURRENT_DECODES == 2
+def test_the_readme_states_the_bound_of_the_limits():
+    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
+    decodes, pixels = limits.MAX_CONCURRENT_DECODES, limits.MAX_PIXELS
+    bound = limits.decode_memory_bound(pixels, decodes)
+    assert bound == decodes * pixels * limits.BYTES_PER_PIXEL * limits.COPIES_PER_DECODE
+    stated = (f"at most {decodes} at a time (others wait up to {limits.DECODE_WAIT_SECONDS:g} s, then get 503 with "
+              f"`Retry-After`), so decoding adds at most {decodes} × {limits.megapixels_text(pixels)} × "
+              f"{limits.BYTES_PER_PIXEL} bytes × {limits.COPIES_PER_DECODE} copies = {bound / 1e6:.0f} MB")
+    assert stated in readme
 
 
 def test_each_upload_is_decoded_once(tiny_workspace, monkeypatch):
