@@ -351,3 +351,17 @@ def test_the_command_serves_on_localhost_by_default(monkeypatch, tiny_workspace,
     assert "http://127.0.0.1:8000/" in capsys.readouterr().out
     assert webapp.main(["--workdir", str(tiny_workspace.root), "--port", "8123", "--host", "::1"]) == 0
     assert calls["host"] == "::1" and calls["port"] == 8123
+
+
+def test_every_limit_text_follows_the_app_s_own_limits(tiny_workspace):
+    """The 413 answers, /docs and the health endpoint state the limits the app was given, not typed numbers."""
+    mb = 1024 * 1024
+    with TestClient(webapp.create_app(workdir=tiny_workspace.root, max_upload_bytes=2 * mb, max_pixels=1_000_000)) as client:
+        operation = client.get("/openapi.json").json()["paths"]["/api/predict"]["post"]
+        assert operation["responses"]["413"]["description"] == "Over 2 MB, or over 1 megapixels."
+        assert client.get("/api/health").json()["limits"]["max_bytes"] == 2 * mb
+        assert_refused(upload(client, "big.jpg", b"\xff\xd8" + b"\0" * (2 * mb)), 413, "big.jpg is 2.0 MB",
+                       "the limit is 2 MB")
+        assert_refused(upload(client, "big.jpg", b"\xff\xd8" + b"\0" * (3 * mb)), 413, "The upload is 3.0 MB",
+                       "the limit is 2 MB")
+        assert_refused(upload(client, "wide.png", png_bomb(1500, 1000), "image/png"), 413, "1 megapixels")
