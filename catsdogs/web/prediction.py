@@ -25,7 +25,7 @@ from .limits import busy_text
 from .model_slot import ModelSlot
 from .overlay import gradcam_overlay, png_base64, preview, upright
 from .schemas import PredictionOut
-from .uploads import decode_upload
+from .uploads import UploadError, decode_upload
 
 log = logging.getLogger("catsdogs.webapp")
 
@@ -88,7 +88,11 @@ def predict_upload(slot: ModelSlot, data: bytes, name: str, images: bool, model_
                    max_bytes: int, max_pixels: int) -> PredictionOut:
     """Check, decode (once), predict and draw one upload; runs in a worker thread."""
     start = time.perf_counter()
-    decoded = decode_upload(data, name, max_bytes, max_pixels)  # the input is checked before the model
+    try:
+        decoded = decode_upload(data, name, max_bytes, max_pixels)  # the input is checked before the model
+    except UploadError:
+        release_memory()  # a damaged photo may have been decoded in part before it failed
+        raise
     pixels = decoded.image.width * decoded.image.height
     try:
         predictor = slot.get()
