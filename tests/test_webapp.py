@@ -18,6 +18,9 @@ from PIL import Image
 
 from catsdogs import webapp
 from catsdogs.predict import Predictor
+from catsdogs.web import limits
+from catsdogs.web.body_limit import BodyLimit, BodyTooLarge
+from tools.webapp_driver import serve_in_background
 
 from .conftest import synthetic_photo
 
@@ -76,7 +79,7 @@ def test_health_says_the_model_is_loaded(client):
     assert health["model"] == "models/best.keras"
     assert health["classes"] == {"cats": 0, "dogs": 1} and health["image_size"] == [48, 48]
     assert health["limits"] == {"max_bytes": 10 * 1024 * 1024, "max_pixels": 40_000_000,
-                                "formats": webapp.FORMATS_TEXT}
+                                "formats": limits.FORMATS_TEXT}
 
 
 def test_predictions_match_the_predictor_and_carry_both_pictures(client, photos, tiny_workspace):
@@ -197,12 +200,12 @@ def test_a_refused_body_is_read_to_its_end_before_the_answer(declared):
             pass
 
     headers = [(b"content-length", str(12 * mb).encode())] if declared else []
-    limit = webapp.BodyLimit(form_parser, max_file_bytes=10 * mb)
+    limit = BodyLimit(form_parser, max_file_bytes=10 * mb)
     if declared:
         asyncio.run(limit({"type": "http", "headers": headers}, receive, send))
         assert events.index("http.response.start") == events.count("read")  # the answer came after every read
     else:  # the app's exception handler turns the error into the answer
-        with pytest.raises(webapp.BodyTooLarge):
+        with pytest.raises(BodyTooLarge):
             asyncio.run(limit({"type": "http", "headers": headers}, receive, send))
     assert chunks == []
 
@@ -210,7 +213,7 @@ def test_a_refused_body_is_read_to_its_end_before_the_answer(declared):
 def test_the_limits_hold_on_a_real_server(tiny_workspace):
     import httpx2
 
-    with webapp.serve_in_background(webapp.create_app(workdir=tiny_workspace.root)) as url:
+    with serve_in_background(webapp.create_app(workdir=tiny_workspace.root)) as url:
         declared = httpx2.post(url + "/api/predict", files={"file": ("huge.jpg", b"\0" * (30 * 1024 * 1024))})
         assert_refused(declared, 413, "The upload is 30.0 MB", "the limit is 10 MB")
         streamed = httpx2.post(url + "/api/predict", content=oversized_stream(), headers=MULTIPART)
@@ -263,6 +266,7 @@ def copy_model(source, target: Path) -> None:
 
 def test_without_a_model_the_app_starts_and_says_which_notebook_to_run(tiny_workspace, photos, tmp_path):
     root = tmp_path / "fresh"
+    root.mkdir()  # an empty workspace: the notebooks have not run yet
     with TestClient(webapp.create_app(workdir=root)) as client:
         health = client.get("/api/health").json()
         assert health["model_loaded"] is False and "03_training.ipynb" in health["detail"]
@@ -288,9 +292,9 @@ def test_an_unreadable_model_is_reported(tiny_workspace, photos, tmp_path, damag
     with TestClient(webapp.create_app(workdir=root)) as client:
         health = client.get("/api/health").json()
         assert health["model_loaded"] is False
-        assert "could not be loaded" in health["detail"] and "03_training.ipynb" in health["detail"]
-        assert_refused(upload(client, photos[0].name, photos[0].read_bytes()), 503, "could not be loaded",
-                       "03_training.ipynb")
+        assert "models/best.keras" in health["detail"] and "03_training.ipynb" in health["detail"]
+        assert_refused(upload(client, photos[0].name, photos[0].read_bytes()), 503, "models/best.keras",
+                       "damaged", "03_training.ipynb")
 
 
 def test_a_missing_data_config_names_the_first_notebook(tiny_workspace, photos, tmp_path):
@@ -347,3 +351,17 @@ def test_the_command_serves_on_localhost_by_default(monkeypatch, tiny_workspace,
     assert "http://127.0.0.1:8000/" in capsys.readouterr().out
     assert webapp.main(["--workdir", str(tiny_workspace.root), "--port", "8123", "--host", "::1"]) == 0
     assert calls["host"] == "::1" and calls["port"] == 8123
+
+
+def test_every_limit_text_follows_the_app_s_own_limits(tiny_workspace):
+    """The 413 answers, /docs and the health endpoint state the limits the app was given, not typed numbers."""
+    mb = 1024 * 1024
+    with TestClient(webapp.create_app(workdir=tiny_workspace.root, max_upload_bytes=2 * mb, max_pixels=1_000_000)) as client:
+        operation = client.get("/openapi.json").json()["paths"]["/api/predict"]["post"]
+        assert operation["responses"]["413"]["description"] == "Over 2 MB, or over 1 megapixels."
+        assert client.get("/api/health").json()["limits"]["max_bytes"] == 2 * mb
+        assert_refused(upload(client, "big.jpg", b"\xff\xd8" + b"\0" * (2 * mb)), 413, "big.jpg is 2.0 MB",
+                       "the limit is 2 MB")
+        assert_refused(upload(client, "big.jpg", b"\xff\xd8" + b"\0" * (3 * mb)), 413, "The upload is 3.0 MB",
+                       "the limit is 2 MB")
+        assert_refused(upload(client, "wide.png", png_bomb(1500, 1000), "image/png"), 413, "1 megapixels")

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from catsdogs import headless, webapp
+from catsdogs import webapp
 from catsdogs.predict import Predictor
+from tools import webapp_driver as headless
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,7 +48,7 @@ def browser():
 
 @pytest.fixture(scope="module")
 def server(tiny_workspace):
-    with webapp.serve_in_background(webapp.create_app(workdir=tiny_workspace.root)) as url:
+    with headless.serve_in_background(webapp.create_app(workdir=tiny_workspace.root)) as url:
         yield url
 
 
@@ -118,7 +119,8 @@ def test_a_text_file_named_jpg_gets_a_clear_message(page, server, tmp_path):
 
 def test_without_a_model_the_page_says_which_notebook_to_run(browser, photos, tiny_workspace, tmp_path):
     root = tmp_path / "fresh"
-    with webapp.serve_in_background(webapp.create_app(workdir=root)) as url:
+    (root / "models").mkdir(parents=True)  # an empty workspace: the notebooks have not run yet
+    with headless.serve_in_background(webapp.create_app(workdir=root)) as url:
         page = browser.new_page()
         try:
             page.goto(url + "/")

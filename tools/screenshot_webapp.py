@@ -14,7 +14,8 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's catsdogs
+TOOLS = Path(__file__).resolve().parent
+sys.path[:0] = [str(TOOLS.parent), str(TOOLS)]  # this checkout's catsdogs, and webapp_driver beside this script
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,7 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="device pixel ratio, e.g. 2 for a sharper image")
     args = parser.parse_args(argv)
 
-    from catsdogs import headless, paths, webapp
+    import webapp_driver as headless  # beside this script
+
+    from catsdogs import paths, webapp
     from catsdogs.env import quiet_tensorflow
 
     if not args.photo.is_file():
@@ -42,9 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     quiet_tensorflow()
-    out = args.out or paths.workspace(args.workdir).figures / "webapp.png"
-    app = webapp.create_app(args.model, args.workdir)
-    with webapp.serve_in_background(app) as url, sync_playwright() as playwright:
+    try:
+        app = webapp.create_app(args.model, args.workdir)
+    except paths.WorkspaceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    out = args.out or paths.workspace(args.workdir, create=False).figures / "webapp.png"
+    with headless.serve_in_background(app) as url, sync_playwright() as playwright:
         browser = headless.launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": args.width, "height": 700}, device_scale_factor=args.scale)
