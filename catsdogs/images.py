@@ -192,29 +192,28 @@ def open_image(
             raise ImageInputError(
                 f"{name}: looks like an image but its header is damaged ({type(error).__name__}: {error}). "
                 "Export or save the photo again.", "damaged") from None
-    with image:
-        width, height = image.size
-        if width * height > max_pixels:
-            raise ImageInputError(
-                f"{name}: {width} × {height} pixels ({width * height / 1e6:.1f} megapixels); the limit is "
-                f"{max_pixels / 1e6:g} megapixels. Resize it first: the model only looks at a small version "
-                "of the photo.", "too_large")
-        if width == 0 or height == 0:
-            raise ImageInputError(f"{name}: the image has no pixels ({width} × {height})", "damaged")
-        try:
-            orientation = image.getexif().get(0x0112)
-        except Exception:  # a damaged EXIF block does not stop the photo
-            orientation = None
-        file_format, mode = image.format, image.mode
-        try:
-            image.load()
-        except Exception as error:  # truncated or corrupt data: Pillow raises OSError, SyntaxError, ValueError ...
-            raise ImageInputError(
-                f"{name}: the image is damaged and cannot be decoded ({type(error).__name__}: {error}). "
-                "Export or save the photo again.", "damaged") from None
-        rgb = _to_rgb8(image, name)
-        if rgb is image:
-            rgb = image.copy()  # detached from the file, which is closed below
+    # The file is in memory (BytesIO), so the image is not closed: a closed Pillow image loses its
+    # pixels, and copying them out first would hold two copies of a large photo at once.
+    width, height = image.size
+    if width * height > max_pixels:
+        raise ImageInputError(
+            f"{name}: {width} × {height} pixels ({width * height / 1e6:.1f} megapixels); the limit is "
+            f"{max_pixels / 1e6:g} megapixels. Resize it first: the model only looks at a small version "
+            "of the photo.", "too_large")
+    if width == 0 or height == 0:
+        raise ImageInputError(f"{name}: the image has no pixels ({width} × {height})", "damaged")
+    try:
+        orientation = image.getexif().get(0x0112)
+    except Exception:  # a damaged EXIF block does not stop the photo
+        orientation = None
+    file_format, mode = image.format, image.mode
+    try:
+        image.load()
+    except Exception as error:  # truncated or corrupt data: Pillow raises OSError, SyntaxError, ValueError ...
+        raise ImageInputError(
+            f"{name}: the image is damaged and cannot be decoded ({type(error).__name__}: {error}). "
+            "Export or save the photo again.", "damaged") from None
+    rgb = _to_rgb8(image, name)
     return Decoded(rgb, "JPEG" if file_format == "MPO" else file_format, mode, orientation)
 
 

@@ -215,3 +215,25 @@ def test_a_read_only_empty_workdir_starts_and_says_which_notebook_to_run(photo, 
         answer = post_photo(client, photo)
     assert answer.status_code == 503 and "models/best.keras does not exist" in answer.json()["detail"]
     assert list(root.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- which model answers
+
+
+def test_the_app_switches_to_the_transfer_model_once_notebook_07_saves_it(tiny_workspace, tmp_path, photo):
+    import keras
+
+    root = workspace_copy(tiny_workspace, tmp_path / "work")
+    with TestClient(webapp.create_app(workdir=root)) as client:
+        assert client.get("/api/health").json()["model"] == "models/best.keras"
+        first = post_photo(client, photo, images="false").json()
+        assert first["model"] == "models/best.keras"
+        dense = keras.layers.Dense(1, activation="sigmoid", kernel_initializer="zeros",
+                                   bias_initializer=keras.initializers.Constant(9.0))
+        always_dog = keras.Sequential([keras.Input((48, 48, 3)), keras.layers.GlobalAveragePooling2D(), dense])
+        always_dog.save(root / "models" / "transfer.keras")
+        second = post_photo(client, photo, images="false").json()
+        assert second["model"] == "models/transfer.keras" and second["label"] == "dogs"
+        assert client.get("/api/health").json()["model"] == "models/transfer.keras"
+    with TestClient(webapp.create_app(model_path=root / "models" / "best.keras", workdir=root)) as client:
+        assert post_photo(client, photo, images="false").json()["model"] == "models/best.keras", "--model chooses"

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 from .. import artifacts, paths
-from ..predict import ModelNotReadyError, Predictor
+from ..predict import DEFAULT_MODELS, ModelNotReadyError, Predictor, default_model_path
 
 log = logging.getLogger("catsdogs.webapp")
 
@@ -22,18 +22,27 @@ class ModelSlot:
     error for the app, only for prediction: the slot remembers why, and tries again when
     ``best.keras`` or ``data_config.json`` changes (for instance once notebook 03 has saved a
     model), without restarting the server. Its messages name files relative to the workspace.
+
+    Without ``--model`` it answers with the better model there is: notebook 07's
+    ``transfer.keras`` once it exists, else notebook 03's ``best.keras`` (``predict.default_model_path``),
+    and switches when notebook 07 saves its model.
     """
 
     def __init__(self, model_path: str | Path | None = None, workdir: str | Path | None = None,
                  threshold: float = 0.5):
         self.workspace = paths.workspace(workdir, create=False)
-        self.model_path = Path(model_path).expanduser().resolve() if model_path else self.workspace.models / "best.keras"
+        self._chosen = Path(model_path).expanduser().resolve() if model_path else None
         self.config_path = artifacts.data_config_path(self.workspace)
         self.threshold = threshold
         self._lock = threading.Lock()
         self._signature: tuple | None = None
         self._predictor: Predictor | None = None
         self._error: str | None = None
+
+    @property
+    def model_path(self) -> Path:
+        """The model file: the one given with ``--model``, else the better of the tutorial's models."""
+        return self._chosen or default_model_path(self.workspace)
 
     @property
     def shown_path(self) -> str:
@@ -47,7 +56,8 @@ class ModelSlot:
 
     def _files(self) -> tuple:
         signature = []
-        for path in (self.model_path, self.config_path):
+        defaults = [] if self._chosen else [self.workspace.models / name for name in DEFAULT_MODELS]
+        for path in (self.model_path, self.config_path, *defaults):
             try:
                 st = path.stat()
                 signature.append((st.st_mtime_ns, st.st_size))

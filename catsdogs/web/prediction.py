@@ -119,5 +119,5 @@ def predict_upload(slot: ModelSlot, data: bytes, name: str, images: bool, model_
         name=result.name, label=result.label, probability=result.probability, confidence=result.confidence,
         classes=predictor.class_indices, threshold=predictor.threshold, image_size=list(predictor.image_size),
         photo_png=photo_png, gradcam_png=overlay_png, gradcam_note=note,
-        seconds=round(time.perf_counter() - start, 3),
+        seconds=round(time.perf_counter() - start, 3), model=slot.shown_path,
     )

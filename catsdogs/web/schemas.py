@@ -20,6 +20,7 @@ class PredictionOut(BaseModel):
     classes: dict[str, int] = Field(description="Class name to index, as saved by 01_data.ipynb.")
     threshold: float = Field(description="`probability` at or above this means the class with index 1.")
     image_size: list[int] = Field(description="Height and width the photo was resized to for the model.")
+    model: str = Field("", description="The model that answered, relative to the workspace, e.g. `models/transfer.keras`.")
     photo_png: str | None = Field(None, description=f"The photo (upright, at most {PREVIEW_SIZE} px), a base64 PNG.")
     gradcam_png: str | None = Field(
         None, description="Grad-CAM overlay on the photo, a base64 PNG: red regions pushed the model towards `label`.")
