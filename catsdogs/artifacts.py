@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
+from .images import INTERPOLATIONS
 from .paths import Workspace
 
 
@@ -212,12 +213,22 @@ def check_data_config(config: Any, shown: str = "models/data_config.json") -> Da
     size = config.get("image_size")
     if not (isinstance(size, list) and len(size) == 2 and all(isinstance(n, int) and n > 0 for n in size)):
         wrong.append("image_size")
+    rescale = config.get("rescale")
+    if isinstance(rescale, (int, float)) and not (0 < rescale < float("inf")):
+        wrong.append("rescale")
+    if config.get("interpolation") not in INTERPOLATIONS:
+        wrong.append("interpolation")
+    if config.get("class_mode") != "binary":
+        wrong.append("class_mode")
+    if not isinstance(config.get("batch_size"), int) or config["batch_size"] < 1:
+        wrong.append("batch_size")
     indices = config.get("class_indices")
     if not (isinstance(indices, dict) and sorted(indices.values()) == [0, 1]):
         wrong.append("class_indices")
     if wrong:
         raise ArtifactError(f"{shown} has a wrong value for {', '.join(map(repr, sorted(set(wrong))))} "
-                            f"(class_indices must name two classes, 0 and 1; image_size two sizes). {fix}")
+                            "(class_indices must name two classes, 0 and 1; image_size two sizes; rescale a positive "
+                            f"number; interpolation one of {', '.join(INTERPOLATIONS)}; class_mode 'binary'). {fix}")
     return config  # type: ignore[return-value]
 
 

@@ -71,6 +71,8 @@ N_CLASSES = 2
 MIN_IMAGES = {"train": 8, "validation": 4}
 #: Largest data set accepted, uncompressed (the tutorial's is 68 MB): checked before extracting or copying.
 MAX_DATA_BYTES = 2 * 1000**3
+#: Most entries an archive may hold (the tutorial's holds 3,000 photos and a few folders).
+MAX_ENTRIES = 200_000
 #: Largest expansion of one archive entry of 1 MB or more: photos hardly compress, a zip bomb expands thousands of times.
 MAX_EXPANSION = 100
 #: Extensions Keras' ``flow_from_directory`` reads, mapped to the format Pillow must find there.
@@ -276,6 +278,9 @@ def check_archive(archive: Path) -> None:
     except (zipfile.BadZipFile, EOFError, OSError, zipfile.LargeZipFile, zlib.error, ValueError) as error:
         raise _damaged(archive, str(error)) from None
     files = [info for info in infos if not info.is_dir()]
+    if len(infos) > MAX_ENTRIES:
+        raise DataError(f"{archive.name} holds {len(infos):,} entries; the limit is {MAX_ENTRIES:,} (the tutorial's "
+                        "archive holds about 3,000). It is not a photo archive this tutorial can use.")
     if not files:
         raise DataError(f"{archive.name} is an empty zip archive: it holds no files. It is not the tutorial's data "
                         "set; delete it and download it again.")

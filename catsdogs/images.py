@@ -51,6 +51,8 @@ TRAINING_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 #: Largest image accepted, in pixels (width × height), checked from the header before decoding.
 #: 40 megapixels is more than most cameras write; the model looks at a small version anyway.
 MAX_PIXELS = 40_000_000
+#: Largest image file read, in bytes: a 40-megapixel photo is 10 to 120 MB even as an uncompressed BMP.
+MAX_FILE_BYTES = 200 * 1000**2
 
 #: Interpolation names, as Keras' ``load_img`` and ``flow_from_directory`` take them.
 INTERPOLATIONS = {
@@ -126,6 +128,9 @@ def _source_handle(source: str | os.PathLike | bytes | bytearray, name: str | No
         raise ImageInputError(f"{name}: is not a regular file (a device or a pipe?)", "unreadable")
     if st.st_size == 0:
         raise ImageInputError(f"{name}: the file is empty (0 bytes)", "empty")
+    if st.st_size > MAX_FILE_BYTES:
+        raise ImageInputError(f"{name}: the file is {st.st_size / 1000**2:,.0f} MB; the limit is "
+                              f"{MAX_FILE_BYTES / 1000**2:g} MB for one photo. Resize or convert it first.", "too_large")
     try:
         return io.BytesIO(path.read_bytes()), name
     except OSError as error:

@@ -512,3 +512,10 @@ def test_when_every_address_fails_the_message_lists_them(ws, tmp_path):
 def test_google_current_address_comes_first():
     assert data.OFFICIAL_URLS[0].startswith("https://download.mlcc.google.com/")
     assert data.OFFICIAL_URLS[1].startswith("https://storage.googleapis.com/")
+
+
+def test_an_archive_with_too_many_entries_is_refused(image_archive, ws, monkeypatch):
+    monkeypatch.setattr(data, "MAX_ENTRIES", 10)
+    with pytest.raises(DataError, match="entries; the limit is 10"):
+        prepare_dataset(image_archive, ws)
+    assert _leftovers(ws) == []

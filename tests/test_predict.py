@@ -236,3 +236,30 @@ def test_cli_answers_with_the_transfer_model_when_there_is_one_and_says_so(tiny_
     assert out.split("\t")[1] == "dogs", "the transfer model answered"
     predict.main([str(photo), "--workdir", str(work), "--model", str(work / "models" / "best.keras")])
     assert "model: models/best.keras" in capsys.readouterr().err, "--model still chooses"
+
+
+@pytest.mark.parametrize("field, value", [
+    ("rescale", float("nan")), ("rescale", 0), ("interpolation", "cubic"), ("class_mode", "categorical"),
+    ("class_indices", {"cats": 0, "dogs": 1, "birds": 2}), ("image_size", [0, 48]), ("batch_size", True),
+])
+def test_cli_a_data_configuration_with_a_wrong_value_names_it(tiny_workspace, tmp_path, capsys, field, value):
+    import json
+
+    work = tmp_path / "work"
+    shutil.copytree(tiny_workspace.root / "models", work / "models")
+    path = work / "models" / "data_config.json"
+    config = json.loads(path.read_text())
+    config[field] = value
+    path.write_text(json.dumps(config))
+    photo = sorted((tiny_workspace.root / "photos").iterdir())[0]
+    code, lines, err = _run(capsys, photo, "--workdir", work)
+    assert code == 2 and lines == [] and f"wrong value for '{field}'" in err and "01_data.ipynb" in err
+
+
+def test_cli_a_file_over_the_size_limit_is_one_line(tiny_workspace, tmp_path, capsys, monkeypatch):
+    from catsdogs import images
+
+    monkeypatch.setattr(images, "MAX_FILE_BYTES", 100)
+    photo = sorted((tiny_workspace.root / "photos").iterdir())[0]
+    code, lines, err = _run(capsys, photo, "--workdir", tiny_workspace.root)
+    assert code == 1 and lines == [] and "the limit is 0.0001 MB" in err
