@@ -1,4 +1,5 @@
-"""The notebook runner: parameters reach the right notebook, and a failure changes nothing."""
+"""The notebook runner: parameters reach the right notebook, a failure changes nothing, and the
+console shows one line per epoch and the package's error messages, nothing else."""
 
 from pathlib import Path
 
@@ -48,7 +49,9 @@ def test_a_failing_notebook_leaves_the_previous_output_untouched(tmp_path):
     with pytest.raises(Exception, match="boom"):
         tutorial.run_notebook(failing, output, {})
     assert output.read_text() == "previous good run"
-    assert sorted(p.name for p in output.parent.iterdir()) == ["01_fail.ipynb"]
+    # the executed notebook with the error is kept for inspection, under a hidden name (git ignores it)
+    assert sorted(p.name for p in output.parent.iterdir()) == [".01_fail.failed.ipynb", "01_fail.ipynb"]
+    assert "boom" in tutorial.failed_copy(output).read_text()
 
 
 def test_a_succeeding_notebook_replaces_the_output_with_parameters_applied(tmp_path):
@@ -59,7 +62,80 @@ def test_a_succeeding_notebook_replaces_the_output_with_parameters_applied(tmp_p
     assert "value is 42" in text and "injected-parameters" in text
 
 
-def test_the_tutorial_notebooks_are_numbered_in_order():
+def test_the_tutorial_notebooks_are_numbered_without_gaps_or_twins():
     names = [nb.name for nb in tutorial.notebooks()]
-    assert names == sorted(names) and names[0] == "01_data.ipynb"
-    assert all(name[:2].isdigit() for name in names)
+    assert names[0] == "01_data.ipynb"
+    assert [int(name[:2]) for name in names] == list(range(1, len(names) + 1)), names
+
+
+KERAS_EPOCHS = [  # what model.fit(verbose=2) prints, as the kernel streams it (lines may arrive in pieces)
+    "Found 2000 images belonging to 2 classes.\n",
+    "Epoch 1/3\n", "125/125 - 50s - 396ms/step - accuracy: 0.6020 - loss: 0.7547 - val_accuracy: 0.5990 - ",
+    "val_loss: 0.6697 - learning_rate: 0.0020\n", "Epoch 2/3\n",
+    "125/125 - 43s - 348ms/step - accuracy: 0.6675 - loss: 0.6088 - val_accuracy: 0.6660 - val_loss: 9.3e-01\n",
+    "Epoch 3/3\n", "125/125 - 36s - accuracy: 0.7090 - loss: 0.5206 - val_accuracy: 0.7490 - val_loss: 0.5932\n",
+    "Saved models/best.keras\n",
+    "Epoch 4/6\n", "125/125 - 89s - 712ms/step - accuracy: 0.9675 - loss: 0.0847 - val_accuracy: 0.9580\n",
+]
+
+
+def test_epoch_lines_become_one_console_line_each_and_nothing_else_is_shown():
+    lines, now = [], iter(range(0, 1000, 40))  # the clock: each epoch takes 40 s
+    reporter = tutorial.EpochReporter("03_training", emit=lines.append, clock=lambda: next(now))
+    for text in KERAS_EPOCHS:
+        reporter.write(text)
+    assert lines == [
+        "  03_training  epoch 1/3  accuracy 0.602  val_accuracy 0.599  40 s  (about 80 s left)",
+        "  03_training  epoch 2/3  accuracy 0.667  val_accuracy 0.666  40 s  (about 40 s left)",
+        "  03_training  epoch 3/3  accuracy 0.709  val_accuracy 0.749  40 s",
+        # the next fit (fine-tuning, continuing the epoch count) is timed on its own
+        "  03_training  epoch 4/6  accuracy 0.968  val_accuracy 0.958  40 s  (about 80 s left)",
+    ]
+
+
+def test_time_left_is_said_in_minutes_when_it_is_long():
+    lines, now = [], iter([0, 300, 300, 600])
+    reporter = tutorial.EpochReporter("03_training", emit=lines.append, clock=lambda: next(now))
+    reporter.write("Epoch 1/25\n125/125 - 300s - accuracy: 0.5 - val_accuracy: 0.5\n")
+    reporter.write("Epoch 2/25\n125/125 - 300s - accuracy: 0.5 - val_accuracy: 0.5\n")
+    assert lines[-1].endswith("300 s  (about 115 min left)")
+
+
+@pytest.fixture
+def notebook_dir(tmp_path, monkeypatch):
+    """An empty notebooks/ folder that the runner reads instead of the tutorial's."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    monkeypatch.setattr(tutorial, "NOTEBOOK_DIR", folder)
+    return folder
+
+
+def test_only_without_a_match_says_so_and_fails(capsys):
+    assert tutorial.main(["--only", "99"]) == 2
+    out, err = capsys.readouterr()
+    assert "All notebooks ran" not in out
+    assert "No notebook matches --only 99" in err and "01_data, 02_model" in err
+
+
+def test_the_console_shows_epochs_then_the_message_of_a_user_facing_error(notebook_dir, tmp_path, capfd):
+    epochs = "".join(f"print({line!r}, end='')\n" for line in KERAS_EPOCHS[:4])
+    _notebook(notebook_dir / "01_train.ipynb", "print('noise from a cell')\n" + epochs)
+    _notebook(notebook_dir / "02_data.ipynb",
+              "from catsdogs.data import DataError\nraise DataError('No photos in data/x: run notebook 01 first.')")
+    code = tutorial.main(["--workdir", str(tmp_path / "work")])
+    out, err = capfd.readouterr()
+    assert code == 1
+    assert "noise from a cell" not in out and "Found 2000 images" not in out
+    assert "  01_train  epoch 1/3  accuracy 0.602  val_accuracy 0.599" in out and "1 notebook to go" in out
+    assert err.strip().splitlines() == ["✗ 02_data.ipynb stopped: No photos in data/x: run notebook 01 first."]
+    assert (notebook_dir / "01_train.ipynb").read_text().count("noise from a cell") == 2  # source and output
+
+
+def test_an_unexpected_error_shows_the_traceback_and_where_the_failed_run_is(notebook_dir, tmp_path, capfd):
+    _notebook(notebook_dir / "01_bug.ipynb", "def f():\n    return 1 / 0\nf()")
+    before = (notebook_dir / "01_bug.ipynb").read_text()
+    assert tutorial.main(["--workdir", str(tmp_path / "work")]) == 1
+    err = capfd.readouterr().err
+    assert "ZeroDivisionError" in err and "return 1 / 0" in err  # the traceback, with the line
+    assert ".01_bug.failed.ipynb" in err and (notebook_dir / "01_bug.ipynb").read_text() == before
+    assert "IPKernelApp" not in err  # no kernel log noise (the TCP warning)
