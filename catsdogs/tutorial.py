@@ -70,23 +70,24 @@ USER_FACING_ERRORS = frozenset(cls.__name__ for cls in (
     DataError, MissingArtifactError, ImageInputError, WeightsError, ModelNotReadyError))
 
 _EPOCH = re.compile(r"^Epoch (\d+)/(\d+)$")
+_EPOCH_END = re.compile(r"^\d+/\d+ - (\d+)s\b.* - ([a-z_]+): ")  # "125/125 - 44s - 352ms/step - accuracy: 0.71 …"
 _METRIC = re.compile(r"\b([a-z_]+): (-?[\d.]+(?:e[-+]?\d+)?)\b")
 
 
 class EpochReporter:
     """Turns a notebook's streamed stdout into one console line per training epoch.
 
-    Keras' ``fit(verbose=2)`` prints ``Epoch 3/25`` and then one line of metrics when the epoch
-    ends. Everything else the cells print is dropped here (it still goes into the executed
-    notebook). The time left is estimated from the epochs of the same ``fit`` call so far.
+    Keras' ``fit(verbose=2)`` prints ``Epoch 3/25`` (not for a single epoch) and then one line with
+    the epoch's seconds and metrics when it ends. Everything else the cells print is dropped here
+    (it still goes into the executed notebook). The time left is estimated from the epochs of the
+    same ``fit`` call so far.
     """
 
-    def __init__(self, name: str, emit: Callable[[str], None] = print,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.name, self.emit, self.clock = name, emit, clock
+    def __init__(self, name: str, emit: Callable[[str], None] = print) -> None:
+        self.name, self.emit = name, emit
         self._pending = ""
-        self._epoch: tuple[int, int] | None = None  # (epoch, of) announced, result not yet seen
-        self._started = 0.0
+        self._epoch: tuple[int, int] | None = None  # (epoch, of) announced, its end not yet seen
+        self._last: tuple[int, int] | None = None  # the last epoch reported
         self._durations: list[float] = []  # seconds per epoch of the current fit
 
     def write(self, text: str) -> int:
@@ -101,17 +102,17 @@ class EpochReporter:
 
     def _line(self, line: str) -> None:
         if match := _EPOCH.match(line):
-            epoch, total = int(match[1]), int(match[2])
-            if self._epoch is None or epoch <= self._epoch[0] or total != self._epoch[1]:
-                self._durations = []  # a new fit (another model, or the next phase)
-            self._epoch, self._started = (epoch, total), self.clock()
+            self._epoch = int(match[1]), int(match[2])
             return
-        metrics = dict(_METRIC.findall(line))
-        if self._epoch is None or not metrics:
+        if not (end := _EPOCH_END.match(line)):
             return
-        epoch, total = self._epoch
-        seconds = self.clock() - self._started
+        epoch, total = self._epoch or (1, 1)  # a one-epoch fit prints no "Epoch 1/1"
+        if self._last is None or epoch <= self._last[0] or total != self._last[1]:
+            self._durations = []  # a new fit (another model, or the next phase)
+        self._epoch, self._last = None, (epoch, total)
+        seconds = float(end[1])
         self._durations.append(seconds)
+        metrics = dict(_METRIC.findall(line))
         shown = [key for key in ("accuracy", "val_accuracy") if key in metrics] or list(metrics)[:2]
         parts = [f"  {self.name}  epoch {epoch:>{len(str(total))}}/{total}"]
         parts += [f"{key} {float(metrics[key]):.3f}" for key in shown]
@@ -119,12 +120,11 @@ class EpochReporter:
         if epoch < total:
             parts.append(f"(about {_duration((total - epoch) * sum(self._durations) / len(self._durations))} left)")
         self.emit("  ".join(parts))
-        self._epoch = (epoch, total) if epoch < total else None
 
 
 def _duration(seconds: float) -> str:
     """``40 s``, ``3 min``: rounded the way a person says how long something will take."""
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s" if seconds < 100 else f"{seconds / 60:.0f} min"
 
 
 class QuietKernelManager(AsyncKernelManager):
@@ -135,9 +135,28 @@ class QuietKernelManager(AsyncKernelManager):
     warning recommends. Windows has no IPC transport: there the default (TCP) stays.
     """
 
+    _shutting_down = False
+
     @default("transport")
     def _default_transport(self) -> str:
         return "ipc" if os.name == "posix" else "tcp"
+
+    async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        """Shut the kernel down without the interrupt (SIGINT) jupyter_client sends first.
+
+        That interrupt is for a busy kernel; ours is idle once the notebook has run, and the signal
+        can land while the kernel handles the shutdown request, which makes it log "KeyboardInterrupt
+        caught in kernel" on the console. A kernel that does not stop is still killed after a wait.
+        """
+        self._shutting_down = True
+        try:
+            await super().shutdown_kernel(now=now, restart=restart)
+        finally:
+            self._shutting_down = False
+
+    async def _async_interrupt_kernel(self) -> None:
+        if not self._shutting_down:
+            await super()._async_interrupt_kernel()
 
 
 def notebooks() -> list[Path]:
