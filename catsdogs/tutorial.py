@@ -237,6 +237,8 @@ def explain_failure(notebook: Path, output: Path, error: BaseException) -> str:
     ename = getattr(error, "ename", type(error).__name__)
     if ename in USER_FACING_ERRORS:
         return f"✗ {notebook.name} stopped: {getattr(error, 'evalue', str(error))}"
+    if ename == "KeyboardInterrupt":  # Ctrl-C reaches the kernel too
+        return f"✗ Interrupted: {_shown(output)} was left unchanged."
     text = f"✗ {notebook.name} failed with {ename}; {_shown(output)} was left unchanged.\n{error}"
     if failed_copy(output).exists():
         text += f"\nThe executed notebook, up to the failing cell, is in {_shown(failed_copy(output))}."
@@ -301,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as error:  # papermill raises PapermillExecutionError with the cell's traceback
             print(explain_failure(notebook, output, error), file=sys.stderr)
             return 1
+        except KeyboardInterrupt:
+            print(f"\n✗ Interrupted: {_shown(output)} was left unchanged.", file=sys.stderr)
+            return 130
         times[notebook.name] = round(seconds, 1)
         left = len(selected) - number
         print(f"  done in {seconds / 60:.1f} min" + (f"; {left} notebook{'s' * (left > 1)} to go" if left else ""),
