@@ -141,3 +141,24 @@ def test_an_unexpected_error_shows_the_traceback_and_where_the_failed_run_is(not
     assert "ZeroDivisionError" in err and "return 1 / 0" in err  # the traceback, with the line
     assert ".01_bug.failed.ipynb" in err and (notebook_dir / "01_bug.ipynb").read_text() == before
     assert "IPKernelApp" not in err  # no kernel log noise (the TCP warning)
+
+
+class _CellError(Exception):
+    """Stands in for papermill's PapermillExecutionError: the name and message of the cell's exception."""
+
+    def __init__(self, ename: str, evalue: str) -> None:
+        super().__init__(f"Traceback (most recent call last): ... {ename}: {evalue}")
+        self.ename, self.evalue = ename, evalue
+
+
+@pytest.mark.parametrize("ename", sorted(tutorial.USER_FACING_ERRORS))
+def test_every_user_facing_error_is_shown_as_its_message(ename, tmp_path):
+    notebook = tmp_path / "07_transfer_learning.ipynb"
+    text = tutorial.explain_failure(notebook, notebook, _CellError(ename, "Copy the weights to X."))
+    assert text == "✗ 07_transfer_learning.ipynb stopped: Copy the weights to X."
+
+
+def test_ctrl_c_in_the_kernel_is_an_interruption_not_a_bug(tmp_path):
+    notebook = tmp_path / "03_training.ipynb"
+    text = tutorial.explain_failure(notebook, notebook, _CellError("KeyboardInterrupt", ""))
+    assert text.startswith("✗ Interrupted:") and "Traceback" not in text
