@@ -6,21 +6,31 @@
 
 Each notebook is executed into a temporary file that replaces the original only when the
 whole notebook succeeded, so a failure never leaves a half-executed notebook behind. The
-time each notebook took is printed and saved to ``results/run_times.json``.
+console shows one line per training epoch and nothing else from the cells (their outputs
+go into the executed notebooks). The time each notebook took is printed and saved to
+``results/run_times.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import default
+
 from . import artifacts, paths
-from .data import DATA_ENV, is_url
-from .pretrained import WEIGHTS_ENV
+from .artifacts import MissingArtifactError
+from .data import DATA_ENV, DataError, is_url
+from .images import ImageInputError
+from .predict import ModelNotReadyError
+from .pretrained import WEIGHTS_ENV, WeightsError
 
 NOTEBOOK_DIR = paths.REPO_ROOT / "notebooks"
 
@@ -55,6 +65,99 @@ CLASSROOM_PARAMETERS = {
 
 PROFILES = {"quick": QUICK_PARAMETERS, "classroom": CLASSROOM_PARAMETERS}
 
+#: Errors whose message tells the user what to do: the runner shows the message, not a traceback.
+USER_FACING_ERRORS = frozenset(cls.__name__ for cls in (
+    DataError, MissingArtifactError, ImageInputError, WeightsError, ModelNotReadyError))
+
+_EPOCH = re.compile(r"^Epoch (\d+)/(\d+)$")
+_EPOCH_END = re.compile(r"^\d+/\d+ - (\d+)s\b.* - ([a-z_]+): ")  # "125/125 - 44s - 352ms/step - accuracy: 0.71 …"
+_METRIC = re.compile(r"\b([a-z_]+): (-?[\d.]+(?:e[-+]?\d+)?)\b")
+
+
+class EpochReporter:
+    """Turns a notebook's streamed stdout into one console line per training epoch.
+
+    Keras' ``fit(verbose=2)`` prints ``Epoch 3/25`` (not for a single epoch) and then one line with
+    the epoch's seconds and metrics when it ends. Everything else the cells print is dropped here
+    (it still goes into the executed notebook). The time left is estimated from the epochs of the
+    same ``fit`` call so far.
+    """
+
+    def __init__(self, name: str, emit: Callable[[str], None] = print) -> None:
+        self.name, self.emit = name, emit
+        self._pending = ""
+        self._epoch: tuple[int, int] | None = None  # (epoch, of) announced, its end not yet seen
+        self._last: tuple[int, int] | None = None  # the last epoch reported
+        self._durations: list[float] = []  # seconds per epoch of the current fit
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._line(line.strip())
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def _line(self, line: str) -> None:
+        if match := _EPOCH.match(line):
+            self._epoch = int(match[1]), int(match[2])
+            return
+        if not (end := _EPOCH_END.match(line)):
+            return
+        epoch, total = self._epoch or (1, 1)  # a one-epoch fit prints no "Epoch 1/1"
+        if self._last is None or epoch <= self._last[0] or total != self._last[1]:
+            self._durations = []  # a new fit (another model, or the next phase)
+        self._epoch, self._last = None, (epoch, total)
+        seconds = float(end[1])
+        self._durations.append(seconds)
+        metrics = dict(_METRIC.findall(line))
+        shown = [key for key in ("accuracy", "val_accuracy") if key in metrics] or list(metrics)[:2]
+        parts = [f"  {self.name}  epoch {epoch:>{len(str(total))}}/{total}"]
+        parts += [f"{key} {float(metrics[key]):.3f}" for key in shown]
+        parts.append(f"{seconds:.0f} s")
+        if epoch < total:
+            parts.append(f"(about {_duration((total - epoch) * sum(self._durations) / len(self._durations))} left)")
+        self.emit("  ".join(parts))
+
+
+def _duration(seconds: float) -> str:
+    """``40 s``, ``3 min``: rounded the way a person says how long something will take."""
+    return f"{seconds:.0f} s" if seconds < 100 else f"{seconds / 60:.0f} min"
+
+
+class QuietKernelManager(AsyncKernelManager):
+    """The kernel manager nbclient uses, talking to the kernel over local sockets (IPC).
+
+    Over TCP, ipykernel warns once per kernel that the connection is not encrypted; the kernel
+    only ever talks to this process on this machine, and IPC (Unix sockets) is the transport that
+    warning recommends. Windows has no IPC transport: there the default (TCP) stays.
+    """
+
+    _shutting_down = False
+
+    @default("transport")
+    def _default_transport(self) -> str:
+        return "ipc" if os.name == "posix" else "tcp"
+
+    async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        """Shut the kernel down without the interrupt (SIGINT) jupyter_client sends first.
+
+        That interrupt is for a busy kernel; ours is idle once the notebook has run, and the signal
+        can land while the kernel handles the shutdown request, which makes it log "KeyboardInterrupt
+        caught in kernel" on the console. A kernel that does not stop is still killed after a wait.
+        """
+        self._shutting_down = True
+        try:
+            await super().shutdown_kernel(now=now, restart=restart)
+        finally:
+            self._shutting_down = False
+
+    async def _async_interrupt_kernel(self) -> None:
+        if not self._shutting_down:
+            await super()._async_interrupt_kernel()
+
 
 def notebooks() -> list[Path]:
     """The tutorial's notebooks, in order: every ``NN_name.ipynb`` in notebooks/."""
@@ -75,8 +178,22 @@ def parameters_for(notebook: Path, profile: str | None, workdir: str | None, ext
     return params
 
 
-def run_notebook(notebook: Path, output: Path, params: dict, timeout: int | None = None) -> float:
-    """Execute one notebook; ``output`` is written only if every cell succeeds."""
+def failed_copy(output: Path) -> Path:
+    """Where the executed notebook of a failed run is kept for inspection (beside the output, hidden).
+
+    A hidden name keeps it out of :func:`notebooks` and, in notebooks/, out of git.
+    """
+    return output.with_name(f".{output.stem}.failed.ipynb")
+
+
+def run_notebook(notebook: Path, output: Path, params: dict, timeout: int | None = None,
+                 stdout=None) -> float:
+    """Execute one notebook; ``output`` is written only if every cell succeeds.
+
+    ``stdout``, a file-like object, receives what the cells print while they run. If a cell
+    fails, the executed notebook is kept as :func:`failed_copy` (``output`` stays as it was)
+    and papermill's error is raised.
+    """
     import papermill
 
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -92,12 +209,40 @@ def run_notebook(notebook: Path, output: Path, params: dict, timeout: int | None
             kernel_name="python3",
             progress_bar=False,
             execution_timeout=timeout,
+            stdout_file=stdout,
+            kernel_manager_class=QuietKernelManager,
         )
         artifacts.readable_by_all(tmp)
         os.replace(tmp, output)
+    except BaseException:
+        if Path(tmp).stat().st_size > 0:  # papermill wrote the notebook up to the failing cell
+            artifacts.readable_by_all(tmp)
+            os.replace(tmp, failed_copy(output))
+        raise
     finally:
         Path(tmp).unlink(missing_ok=True)
     return time.perf_counter() - start
+
+
+def _shown(path: Path) -> str:
+    """A path as the user should see it: relative to the current folder when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def explain_failure(notebook: Path, output: Path, error: BaseException) -> str:
+    """What the console says when a notebook stops: the message alone for the package's own errors."""
+    ename = getattr(error, "ename", type(error).__name__)
+    if ename in USER_FACING_ERRORS:
+        return f"✗ {notebook.name} stopped: {getattr(error, 'evalue', str(error))}"
+    if ename == "KeyboardInterrupt":  # Ctrl-C reaches the kernel too
+        return f"✗ Interrupted: {_shown(output)} was left unchanged."
+    text = f"✗ {notebook.name} failed with {ename}; {_shown(output)} was left unchanged.\n{error}"
+    if failed_copy(output).exists():
+        text += f"\nThe executed notebook, up to the failing cell, is in {_shown(failed_copy(output))}."
+    return text
 
 
 def _parse_value(text: str):
@@ -140,20 +285,31 @@ def main(argv: list[str] | None = None) -> int:
     extra = {name: _parse_value(value) for name, value in args.param}
 
     selected = [nb for nb in notebooks() if not args.only or any(nb.stem.startswith(o) for o in args.only)]
+    if not selected:
+        print(f"No notebook matches --only {' '.join(args.only)}. The notebooks are: "
+              + ", ".join(nb.stem for nb in notebooks()), file=sys.stderr)
+        return 2
     ws = paths.workspace(args.workdir)
     times = {}
-    for notebook in selected:
+    for number, notebook in enumerate(selected, 1):
         output = Path(args.output_dir) / notebook.name if args.output_dir else notebook
         params = parameters_for(notebook, args.profile, args.workdir, extra)
         shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "workdir")
         print(f"▶ {notebook.name}" + (f" ({shown})" if shown else ""), flush=True)
+        failed_copy(output).unlink(missing_ok=True)  # from an earlier failed run
+        reporter = EpochReporter(notebook.stem, emit=lambda line: print(line, flush=True))
         try:
-            seconds = run_notebook(notebook, output, params)
+            seconds = run_notebook(notebook, output, params, stdout=reporter)
         except Exception as error:  # papermill raises PapermillExecutionError with the cell's traceback
-            print(f"✗ {notebook.name} failed; it was left unchanged.\n{error}", file=sys.stderr)
+            print(explain_failure(notebook, output, error), file=sys.stderr)
             return 1
+        except KeyboardInterrupt:
+            print(f"\n✗ Interrupted: {_shown(output)} was left unchanged.", file=sys.stderr)
+            return 130
         times[notebook.name] = round(seconds, 1)
-        print(f"  done in {seconds / 60:.1f} min", flush=True)
+        left = len(selected) - number
+        print(f"  done in {seconds / 60:.1f} min" + (f"; {left} notebook{'s' * (left > 1)} to go" if left else ""),
+              flush=True)
     total = sum(times.values())
     if not args.only:  # the times of a whole chain; a partial run would overwrite them with a part
         artifacts.save_json(ws.results / "run_times.json",

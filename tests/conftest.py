@@ -114,7 +114,9 @@ def tiny_transfer_model(tiny_workspace):
 
     A small MobileNetV2 (alpha 0.35) with random weights stands in for the pretrained one, so no
     weights are needed; the structure is the notebook's: Rescaling to [-1, 1], the base called with
-    ``training=False``, global pooling, dropout and one sigmoid unit.
+    ``training=False``, global pooling, dropout and one sigmoid unit. It is compiled to run eagerly
+    (also after loading): on a few tiny batches, tracing MobileNetV2 into a graph would take 20 s of
+    the fast test tier, and eager steps compute the same thing.
     """
     import keras
     from keras import layers
@@ -134,11 +136,11 @@ def tiny_transfer_model(tiny_workspace):
     rng = np.random.default_rng(2)
     labels = np.arange(32) % 2
     images = np.stack([np.asarray(synthetic_photo(int(y), TINY_SIZE, rng)) for y in labels]) / 255.0
-    model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy", metrics=["accuracy"])
+    model.compile(keras.optimizers.Adam(1e-3), "binary_crossentropy", metrics=["accuracy"], run_eagerly=True)
     model.fit(images, labels, epochs=1, batch_size=16, verbose=0)
     base.trainable = True  # as after fine-tuning: upper layers trainable, batch normalisation frozen
     for index, layer in enumerate(base.layers):
         layer.trainable = index >= 100 and not isinstance(layer, layers.BatchNormalization)
-    model.compile(keras.optimizers.Adam(1e-5), "binary_crossentropy", metrics=["accuracy"])
+    model.compile(keras.optimizers.Adam(1e-5), "binary_crossentropy", metrics=["accuracy"], run_eagerly=True)
     model.fit(images, labels, epochs=1, batch_size=16, verbose=0)
     return artifacts.save_model(model, tiny_workspace.models / "transfer.keras")

@@ -28,6 +28,20 @@ def _outputs(notebook) -> str:
     return "\n".join(texts)
 
 
+def _counts(share: float, n: int) -> bool:
+    """Whether ``share`` is a count out of ``n`` (within the rounding of the saved numbers)."""
+    return abs(share * n - round(share * n)) < 1e-3
+
+
+def _check_report(metrics: dict, n: int) -> None:
+    """The saved report agrees with itself: counts add up, accuracy is the diagonal, AUC counts pairs."""
+    matrix = metrics["confusion_matrix"]
+    assert metrics["n"] == n and sum(map(sum, matrix)) == n
+    assert metrics["accuracy"] == pytest.approx((matrix[0][0] + matrix[1][1]) / n, abs=1e-6)
+    # n/2 cats and n/2 dogs: the AUC is a number of (cat, dog) pairs, ties counting half, over (n/2)²
+    assert _counts(metrics["roc_auc"], 2 * (n // 2) ** 2), metrics["roc_auc"]
+
+
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory):
     root = tmp_path_factory.mktemp("chain")
@@ -57,10 +71,11 @@ def test_each_notebook_leaves_what_the_next_one_needs(chain):
     for model in ("untrained.keras", "best.keras", "final.keras"):
         assert (work / "models" / model).stat().st_size > 0
     history = json.loads((work / "results" / "history.json").read_text())
-    assert len(history["epochs"]) == 1 and 0 <= history["summary"]["best_val_accuracy"] <= 1
+    assert len(history["epochs"]) == 1
+    assert history["summary"]["best_val_accuracy"] == max(e["val_accuracy"] for e in history["epochs"])
+    assert _counts(history["summary"]["best_val_accuracy"], 16)  # a share of the 16 validation photos
     metrics = json.loads((work / "results" / "metrics.json").read_text())
-    assert metrics["n"] == 16 and sum(map(sum, metrics["confusion_matrix"])) == 16
-    assert 0 <= metrics["roc_auc"] <= 1
+    _check_report(metrics, 16)
     comparison = json.loads((work / "results" / "tfdata_comparison.json").read_text())
     assert comparison["epochs_compared"] == 1 and set(comparison["val_accuracy"]) == {"ImageDataGenerator", "tf.data"}
     assert all(v > 0 for v in comparison["throughput_images_per_s"].values())
@@ -95,7 +110,8 @@ def test_transfer_notebook_saves_its_model_metrics_and_the_comparison(chain):
     work, executed = chain
     assert (work / "models" / "transfer.keras").stat().st_size > 0
     metrics = json.loads((work / "results" / "transfer_metrics.json").read_text())
-    assert metrics["model"] == "transfer.keras" and metrics["n"] == 16 and 0 <= metrics["roc_auc"] <= 1
+    assert metrics["model"] == "transfer.keras"
+    _check_report(metrics, 16)
     history = json.loads((work / "results" / "transfer_history.json").read_text())
     assert len(history["epochs"]) == 2 and [e["phase"] for e in history["epochs"]] == ["frozen", "fine-tuning"]
     assert history["summary"]["weights"].startswith("none")  # quick mode: nothing downloaded

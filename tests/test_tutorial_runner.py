@@ -1,4 +1,5 @@
-"""The notebook runner: parameters reach the right notebook, and a failure changes nothing."""
+"""The notebook runner: parameters reach the right notebook, a failure changes nothing, and the
+console shows one line per epoch and the package's error messages, nothing else."""
 
 from pathlib import Path
 
@@ -48,7 +49,9 @@ def test_a_failing_notebook_leaves_the_previous_output_untouched(tmp_path):
     with pytest.raises(Exception, match="boom"):
         tutorial.run_notebook(failing, output, {})
     assert output.read_text() == "previous good run"
-    assert sorted(p.name for p in output.parent.iterdir()) == ["01_fail.ipynb"]
+    # the executed notebook with the error is kept for inspection, under a hidden name (git ignores it)
+    assert sorted(p.name for p in output.parent.iterdir()) == [".01_fail.failed.ipynb", "01_fail.ipynb"]
+    assert "boom" in tutorial.failed_copy(output).read_text()
 
 
 def test_a_succeeding_notebook_replaces_the_output_with_parameters_applied(tmp_path):
@@ -59,7 +62,103 @@ def test_a_succeeding_notebook_replaces_the_output_with_parameters_applied(tmp_p
     assert "value is 42" in text and "injected-parameters" in text
 
 
-def test_the_tutorial_notebooks_are_numbered_in_order():
+def test_the_tutorial_notebooks_are_numbered_without_gaps_or_twins():
     names = [nb.name for nb in tutorial.notebooks()]
-    assert names == sorted(names) and names[0] == "01_data.ipynb"
-    assert all(name[:2].isdigit() for name in names)
+    assert names[0] == "01_data.ipynb"
+    assert [int(name[:2]) for name in names] == list(range(1, len(names) + 1)), names
+
+
+KERAS_EPOCHS = [  # what model.fit(verbose=2) prints, as the kernel streams it (lines may arrive in pieces)
+    "Found 2000 images belonging to 2 classes.\n",
+    "Epoch 1/3\n", "125/125 - 50s - 396ms/step - accuracy: 0.6020 - loss: 0.7547 - val_accuracy: 0.5990 - ",
+    "val_loss: 0.6697 - learning_rate: 0.0020\n", "Epoch 2/3\n",
+    "125/125 - 43s - 348ms/step - accuracy: 0.6675 - loss: 0.6088 - val_accuracy: 0.6660 - val_loss: 9.3e-01\n",
+    "Epoch 3/3\n", "125/125 - 36s - accuracy: 0.7090 - loss: 0.5206 - val_accuracy: 0.7490 - val_loss: 0.5932\n",
+    "Saved models/best.keras\n",
+    "Epoch 4/6\n", "125/125 - 89s - 712ms/step - accuracy: 0.9675 - loss: 0.0847 - val_accuracy: 0.9580\n",
+]
+
+
+def test_epoch_lines_become_one_console_line_each_and_nothing_else_is_shown():
+    lines = []
+    reporter = tutorial.EpochReporter("03_training", emit=lines.append)
+    for text in KERAS_EPOCHS:
+        reporter.write(text)
+    assert lines == [
+        "  03_training  epoch 1/3  accuracy 0.602  val_accuracy 0.599  50 s  (about 2 min left)",
+        "  03_training  epoch 2/3  accuracy 0.667  val_accuracy 0.666  43 s  (about 46 s left)",
+        "  03_training  epoch 3/3  accuracy 0.709  val_accuracy 0.749  36 s",
+        # the next fit (fine-tuning, continuing the epoch count) is timed on its own
+        "  03_training  epoch 4/6  accuracy 0.968  val_accuracy 0.958  89 s  (about 3 min left)",
+    ]
+
+
+def test_a_single_epoch_fit_is_shown_too():
+    """Keras prints no "Epoch 1/1" header when a fit has one epoch; the metrics line still counts."""
+    lines = []
+    reporter = tutorial.EpochReporter("07_transfer_learning", emit=lines.append)
+    reporter.write("4/4 - 22s - 5s/step - accuracy: 0.5000 - loss: 0.6933 - val_accuracy: 0.5000 - val_loss: 0.6931\n")
+    reporter.write("Epoch 2/2\n4/4 - 28s - 7s/step - accuracy: 0.5000 - loss: 0.6931 - val_accuracy: 0.7500\n")
+    assert lines == ["  07_transfer_learning  epoch 1/1  accuracy 0.500  val_accuracy 0.500  22 s",
+                     "  07_transfer_learning  epoch 2/2  accuracy 0.500  val_accuracy 0.750  28 s"]
+
+
+@pytest.fixture
+def notebook_dir(tmp_path, monkeypatch):
+    """An empty notebooks/ folder that the runner reads instead of the tutorial's."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    monkeypatch.setattr(tutorial, "NOTEBOOK_DIR", folder)
+    return folder
+
+
+def test_only_without_a_match_says_so_and_fails(capsys):
+    assert tutorial.main(["--only", "99"]) == 2
+    out, err = capsys.readouterr()
+    assert "All notebooks ran" not in out
+    assert "No notebook matches --only 99" in err and "01_data, 02_model" in err
+
+
+def test_the_console_shows_epochs_then_the_message_of_a_user_facing_error(notebook_dir, tmp_path, capfd):
+    epochs = "".join(f"print({line!r}, end='')\n" for line in KERAS_EPOCHS[:4])
+    _notebook(notebook_dir / "01_train.ipynb", "print('noise from a cell')\n" + epochs)
+    _notebook(notebook_dir / "02_data.ipynb",
+              "from catsdogs.data import DataError\nraise DataError('No photos in data/x: run notebook 01 first.')")
+    code = tutorial.main(["--workdir", str(tmp_path / "work")])
+    out, err = capfd.readouterr()
+    assert code == 1
+    assert "noise from a cell" not in out and "Found 2000 images" not in out
+    assert "  01_train  epoch 1/3  accuracy 0.602  val_accuracy 0.599" in out and "1 notebook to go" in out
+    assert err.strip().splitlines() == ["✗ 02_data.ipynb stopped: No photos in data/x: run notebook 01 first."]
+    assert (notebook_dir / "01_train.ipynb").read_text().count("noise from a cell") == 2  # source and output
+
+
+def test_an_unexpected_error_shows_the_traceback_and_where_the_failed_run_is(notebook_dir, tmp_path, capfd):
+    _notebook(notebook_dir / "01_bug.ipynb", "def f():\n    return 1 / 0\nf()")
+    before = (notebook_dir / "01_bug.ipynb").read_text()
+    assert tutorial.main(["--workdir", str(tmp_path / "work")]) == 1
+    err = capfd.readouterr().err
+    assert "ZeroDivisionError" in err and "return 1 / 0" in err  # the traceback, with the line
+    assert ".01_bug.failed.ipynb" in err and (notebook_dir / "01_bug.ipynb").read_text() == before
+    assert "IPKernelApp" not in err  # no kernel log noise (the TCP warning)
+
+
+class _CellError(Exception):
+    """Stands in for papermill's PapermillExecutionError: the name and message of the cell's exception."""
+
+    def __init__(self, ename: str, evalue: str) -> None:
+        super().__init__(f"Traceback (most recent call last): ... {ename}: {evalue}")
+        self.ename, self.evalue = ename, evalue
+
+
+@pytest.mark.parametrize("ename", sorted(tutorial.USER_FACING_ERRORS))
+def test_every_user_facing_error_is_shown_as_its_message(ename, tmp_path):
+    notebook = tmp_path / "07_transfer_learning.ipynb"
+    text = tutorial.explain_failure(notebook, notebook, _CellError(ename, "Copy the weights to X."))
+    assert text == "✗ 07_transfer_learning.ipynb stopped: Copy the weights to X."
+
+
+def test_ctrl_c_in_the_kernel_is_an_interruption_not_a_bug(tmp_path):
+    notebook = tmp_path / "03_training.ipynb"
+    text = tutorial.explain_failure(notebook, notebook, _CellError("KeyboardInterrupt", ""))
+    assert text.startswith("✗ Interrupted:") and "Traceback" not in text

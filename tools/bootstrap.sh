@@ -23,7 +23,14 @@ stamp=".venv/.installed-$(basename "$requirements")"
 want="$(cat requirements*.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "Installing $requirements into .venv (a few minutes the first time)"
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -r "$requirements" -e .
+  # pip and the build backend print banners even with --quiet (setuptools' "Editable installation"
+  # notice for the -e install): keep their output in a log, and show it only if the install fails.
+  log=".venv/install.log"
+  if ! { .venv/bin/python -m pip install --quiet --upgrade pip \
+         && .venv/bin/python -m pip install --quiet -r "$requirements" -e .; } >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "error: installing $requirements failed (the whole output is in $log); fix the cause and run again" >&2
+    exit 1
+  fi
   echo "$want" > "$stamp"
 fi
