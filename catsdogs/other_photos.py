@@ -36,7 +36,7 @@ from pathlib import Path, PurePosixPath
 
 from . import data
 from .data import DataError, ImageIssue
-from .paths import Workspace
+from .paths import REPO_ROOT, Workspace
 
 ENV = "CATSDOGS_OTHER_PHOTOS"
 OXFORD_URL = "https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz"
@@ -221,6 +221,8 @@ def prepare_other_photos(source: str | os.PathLike | None, ws: Workspace, class_
         archive = None if oxford else data.fetch_archive(chosen, ws.downloads, hint=offline_hint())
     else:
         path = Path(chosen).expanduser()
+        if not path.is_absolute() and not path.exists():  # relative to the workspace, then the repository
+            path = next((base / path for base in (ws.root, REPO_ROOT) if (base / path).exists()), path)
         if not path.exists():
             raise DataError(f"The photos from other sources, {chosen}, do not exist.\n{offline_hint()}")
         if path.is_dir():

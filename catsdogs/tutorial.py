@@ -26,9 +26,11 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import default
 
 from . import artifacts, paths
-from .artifacts import MissingArtifactError
+from .artifacts import ArtifactError, MissingArtifactError
 from .data import DATA_ENV, DataError, is_url
 from .images import ImageInputError
+from .other_photos import ENV as OTHER_PHOTOS_ENV
+from .paths import WorkspaceError
 from .predict import ModelNotReadyError
 from .pretrained import WEIGHTS_ENV, WeightsError
 
@@ -42,6 +44,8 @@ QUICK_PARAMETERS = {
     # no download: random weights (the run tests the code, not the accuracy); one epoch per phase
     "07_transfer_learning": {"weights": None, "image_size": None, "frozen_epochs": 1, "fine_tune_epochs": 1,
                              "latency_runs": 5},
+    # no download either: the data set's own validation photos stand in for photos from elsewhere
+    "08_other_photos": {"photos": "data/cats_and_dogs_filtered/validation"},
 }
 
 #: The classroom profile: the whole chain on the real data in five minutes on a 2-core machine like ours.
@@ -67,7 +71,7 @@ PROFILES = {"quick": QUICK_PARAMETERS, "classroom": CLASSROOM_PARAMETERS}
 
 #: Errors whose message tells the user what to do: the runner shows the message, not a traceback.
 USER_FACING_ERRORS = frozenset(cls.__name__ for cls in (
-    DataError, MissingArtifactError, ImageInputError, WeightsError, ModelNotReadyError))
+    DataError, ArtifactError, MissingArtifactError, ImageInputError, WeightsError, ModelNotReadyError, WorkspaceError))
 
 _EPOCH = re.compile(r"^Epoch (\d+)/(\d+)$")
 _EPOCH_END = re.compile(r"^\d+/\d+ - (\d+)s\b.* - ([a-z_]+): ")  # "125/125 - 44s - 352ms/step - accuracy: 0.71 …"
@@ -274,12 +278,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--quick and --profile: choose one")
         args.profile = "quick"
     # The kernels run in notebooks/: make paths given relative to where this command runs absolute.
-    source = os.environ.get(DATA_ENV)
-    if source and not is_url(source) and Path(source).expanduser().exists():
-        os.environ[DATA_ENV] = str(Path(source).expanduser().resolve())
-    weights = os.environ.get(WEIGHTS_ENV)
-    if weights and Path(weights).expanduser().exists():
-        os.environ[WEIGHTS_ENV] = str(Path(weights).expanduser().resolve())
+    for variable in (DATA_ENV, WEIGHTS_ENV, OTHER_PHOTOS_ENV):
+        given = os.environ.get(variable)
+        if given and not is_url(given) and Path(given).expanduser().exists():
+            os.environ[variable] = str(Path(given).expanduser().resolve())
     if args.workdir:
         args.workdir = str(Path(args.workdir).expanduser().resolve())
     extra = {name: _parse_value(value) for name, value in args.param}

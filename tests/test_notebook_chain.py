@@ -11,11 +11,12 @@ import shutil
 
 import pytest
 
-from catsdogs import tutorial
+from catsdogs import data, tutorial
 
 from .conftest import make_image_set, zip_folder
 
 pytestmark = pytest.mark.slow
+N_VALIDATION = 2 * data.MIN_IMAGES["validation"]
 
 
 def _outputs(notebook) -> str:
@@ -45,7 +46,9 @@ def _check_report(metrics: dict, n: int) -> None:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory):
     root = tmp_path_factory.mktemp("chain")
-    archive = zip_folder(make_image_set(root / "source", train=16, validation=8, size=80),
+    # the smallest data set the data layer accepts: every notebook must cope with it
+    archive = zip_folder(make_image_set(root / "source", train=data.MIN_IMAGES["train"],
+                                        validation=data.MIN_IMAGES["validation"], size=80),
                          root / "cats_and_dogs_filtered.zip")
     work, executed = root / "work", root / "executed"
     code = tutorial.main(["--quick", "--workdir", str(work), "--output-dir", str(executed),
@@ -58,7 +61,8 @@ def test_every_notebook_ran_and_the_committed_ones_were_not_touched(chain):
     work, executed = chain
     names = [nb.name for nb in tutorial.notebooks()]
     assert names == ["01_data.ipynb", "02_model.ipynb", "03_training.ipynb", "04_evaluation.ipynb",
-                     "05_prediction.ipynb", "06_tfdata.ipynb", "07_transfer_learning.ipynb"]
+                     "05_prediction.ipynb", "06_tfdata.ipynb", "07_transfer_learning.ipynb",
+                     "08_other_photos.ipynb"]
     assert sorted(p.name for p in executed.glob("*.ipynb")) == names
     assert not (work / "notebooks").exists()
 
@@ -73,9 +77,9 @@ def test_each_notebook_leaves_what_the_next_one_needs(chain):
     history = json.loads((work / "results" / "history.json").read_text())
     assert len(history["epochs"]) == 1
     assert history["summary"]["best_val_accuracy"] == max(e["val_accuracy"] for e in history["epochs"])
-    assert _counts(history["summary"]["best_val_accuracy"], 16)  # a share of the 16 validation photos
+    assert _counts(history["summary"]["best_val_accuracy"], N_VALIDATION)  # a share of the validation photos
     metrics = json.loads((work / "results" / "metrics.json").read_text())
-    _check_report(metrics, 16)
+    _check_report(metrics, N_VALIDATION)
     comparison = json.loads((work / "results" / "tfdata_comparison.json").read_text())
     assert comparison["epochs_compared"] == 1 and set(comparison["val_accuracy"]) == {"ImageDataGenerator", "tf.data"}
     assert all(v > 0 for v in comparison["throughput_images_per_s"].values())
@@ -111,7 +115,7 @@ def test_transfer_notebook_saves_its_model_metrics_and_the_comparison(chain):
     assert (work / "models" / "transfer.keras").stat().st_size > 0
     metrics = json.loads((work / "results" / "transfer_metrics.json").read_text())
     assert metrics["model"] == "transfer.keras"
-    _check_report(metrics, 16)
+    _check_report(metrics, N_VALIDATION)
     history = json.loads((work / "results" / "transfer_history.json").read_text())
     assert len(history["epochs"]) == 2 and [e["phase"] for e in history["epochs"]] == ["frozen", "fine-tuning"]
     assert history["summary"]["weights"].startswith("none")  # quick mode: nothing downloaded
@@ -134,5 +138,23 @@ def test_evaluation_and_prediction_notebooks_take_the_transfer_model(chain, tmp_
         tutorial.run_notebook(tutorial.NOTEBOOK_DIR / f"{name}.ipynb", output,
                               {"workdir": str(work), "model_file": "transfer.keras"})
     metrics = json.loads((work / "results" / "metrics.json").read_text())
-    assert metrics["model"] == "transfer.keras" and metrics["n"] == 16
+    assert metrics["model"] == "transfer.keras" and metrics["n"] == N_VALIDATION
     assert "Prediction: " in _outputs(tmp_path / "05_prediction.ipynb")
+
+
+def test_the_new_photos_notebook_evaluates_both_models_as_notebook_04_does(chain):
+    """Quick mode: the validation photos stand in for photos from elsewhere, so both numbers must agree."""
+    work, executed = chain
+    other = json.loads((work / "results" / "other_photos.json").read_text())
+    assert set(other["models"]) == {"best.keras", "transfer.keras"}
+    assert other["counts"] == {"cats": data.MIN_IMAGES["validation"], "dogs": data.MIN_IMAGES["validation"]}
+    for name, saved in (("best.keras", "metrics.json"), ("transfer.keras", "transfer_metrics.json")):
+        result, validation = other["models"][name], json.loads((work / "results" / saved).read_text())
+        assert result["n"] == N_VALIDATION and set(result["recall"]) == {"cats", "dogs"}
+        assert result["validation_accuracy"] == pytest.approx(validation["accuracy"])
+    # notebook 04 read the same photos with the same saved model and the same code
+    assert other["models"]["best.keras"]["accuracy"] == pytest.approx(
+        json.loads((work / "results" / "metrics.json").read_text())["accuracy"])
+    assert (work / "data" / "other_photos" / "manifest.csv").exists()
+    assert {"other_photos_calibration", "other_photos_thresholds"} <= {p.stem for p in (work / "figures").glob("*.png")}
+    assert "Saved results/other_photos.json" in _outputs(executed / "08_other_photos.ipynb")
