@@ -69,6 +69,19 @@ CLASSROOM_PARAMETERS = {
 
 PROFILES = {"quick": QUICK_PARAMETERS, "classroom": CLASSROOM_PARAMETERS}
 
+#: Notebooks a profile skips when their data has not been given: a class should not download
+#: Oxford-IIIT Pet's 790 MB on every machine. Notebook -> (its parameter, the environment variable).
+SKIPPED_WITHOUT_DATA = {"classroom": {"08_other_photos": ("photos", OTHER_PHOTOS_ENV)}}
+
+
+def skip_reason(notebook: Path, profile: str | None, params: dict) -> str | None:
+    """Why the profile skips ``notebook`` (its data was not given), or None to run it."""
+    needs = SKIPPED_WITHOUT_DATA.get(profile or "", {}).get(notebook.stem)
+    if needs is None or params.get(needs[0]) or os.environ.get(needs[1]):
+        return None
+    return (f"skipped: the {profile} profile does not download its photos; set {needs[1]} to a local copy "
+            f"(or -p {notebook.stem}.{needs[0]} PATH) to run it")
+
 #: Errors whose message tells the user what to do: the runner shows the message, not a traceback.
 USER_FACING_ERRORS = frozenset(cls.__name__ for cls in (
     DataError, ArtifactError, MissingArtifactError, ImageInputError, WeightsError, ModelNotReadyError, WorkspaceError))
@@ -297,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
         output = Path(args.output_dir) / notebook.name if args.output_dir else notebook
         params = parameters_for(notebook, args.profile, args.workdir, extra)
         shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "workdir")
+        if reason := skip_reason(notebook, args.profile, params):
+            print(f"▷ {notebook.name} {reason}", flush=True)
+            continue
         print(f"▶ {notebook.name}" + (f" ({shown})" if shown else ""), flush=True)
         failed_copy(output).unlink(missing_ok=True)  # from an earlier failed run
         reporter = EpochReporter(notebook.stem, emit=lambda line: print(line, flush=True))

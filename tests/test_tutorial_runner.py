@@ -162,3 +162,16 @@ def test_ctrl_c_in_the_kernel_is_an_interruption_not_a_bug(tmp_path):
     notebook = tmp_path / "03_training.ipynb"
     text = tutorial.explain_failure(notebook, notebook, _CellError("KeyboardInterrupt", ""))
     assert text.startswith("✗ Interrupted:") and "Traceback" not in text
+
+
+def test_the_classroom_profile_skips_the_new_photos_notebook_without_its_photos(monkeypatch):
+    from catsdogs.other_photos import ENV
+
+    notebook = tutorial.NOTEBOOK_DIR / "08_other_photos.ipynb"
+    monkeypatch.delenv(ENV, raising=False)
+    reason = tutorial.skip_reason(notebook, "classroom", {})
+    assert reason and ENV in reason and "-p 08_other_photos.photos" in reason
+    assert tutorial.skip_reason(notebook, "classroom", {"photos": "my_photos"}) is None
+    assert tutorial.skip_reason(notebook, None, {}) is None, "the full run downloads them"
+    monkeypatch.setenv(ENV, "/somewhere")
+    assert tutorial.skip_reason(notebook, "classroom", {}) is None
