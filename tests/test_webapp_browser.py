@@ -143,9 +143,8 @@ def test_without_a_model_the_page_says_which_notebook_to_run(browser, photos, ti
 
 
 def test_the_screenshot_tool_saves_the_page(browser, photos, tiny_workspace, tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("screenshot_webapp", REPO / "tools" / "screenshot_webapp.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    from tools import screenshot_webapp as tool
+
     out = tmp_path / "webapp.png"
     args = [str(photos[1]), "--workdir", str(tiny_workspace.root), "--out", str(out)]
     with ThreadPoolExecutor(1) as pool:  # its own thread: Playwright's sync API allows one per thread

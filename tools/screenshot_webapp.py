@@ -1,11 +1,11 @@
 """Take a screenshot of the web app answering for one photo, for the README.
 
-    python tools/screenshot_webapp.py PHOTO [--workdir DIR] [--model PATH] [--out figures/webapp.png]
+    python -m tools.screenshot_webapp PHOTO [--workdir DIR] [--model PATH] [--out figures/webapp.png]   # from the repository
 
-Starts the app on a free 127.0.0.1 port with the given model (default: models/best.keras in the
-workspace), uploads PHOTO through the page's file input in headless Chromium (Debian's
-``chromium`` package, driven by Playwright), and saves a full-page PNG (default:
-``figures/webapp.png`` in the workspace). The photo appears in the screenshot: use one you may publish.
+Starts the app on a free 127.0.0.1 port with the given model (default: the one the app chooses),
+uploads PHOTO through the page's file input in headless Chromium (Debian's ``chromium`` package,
+driven by Playwright), and saves a full-page PNG (default: ``figures/webapp.png`` in the workspace).
+The photo appears in the screenshot: use one you may publish.
 """
 
 from __future__ import annotations
@@ -14,12 +14,9 @@ import argparse
 import sys
 from pathlib import Path
 
-TOOLS = Path(__file__).resolve().parent
-sys.path[:0] = [str(TOOLS.parent), str(TOOLS)]  # this checkout's catsdogs, and webapp_driver beside this script
-
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python tools/screenshot_webapp.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.screenshot_webapp", description=__doc__.split("\n\n")[0])
     parser.add_argument("photo", type=Path, help="the photo to upload")
     parser.add_argument("--workdir", help="the tutorial's workspace (default: $CATSDOGS_WORKDIR, else the repository)")
     parser.add_argument("--model", help="a saved .keras model (default: models/best.keras in the workspace)")
@@ -28,10 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="device pixel ratio, e.g. 2 for a sharper image")
     args = parser.parse_args(argv)
 
-    import webapp_driver as headless  # beside this script
-
     from catsdogs import paths, webapp
     from catsdogs.env import quiet_tensorflow
+
+    from . import webapp_driver as headless
 
     if not args.photo.is_file():
         parser.error(f"{args.photo}: no such file")
