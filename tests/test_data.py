@@ -519,3 +519,15 @@ def test_an_archive_with_too_many_entries_is_refused(image_archive, ws, monkeypa
     with pytest.raises(DataError, match="entries; the limit is 10"):
         prepare_dataset(image_archive, ws)
     assert _leftovers(ws) == []
+
+
+def test_a_refused_source_leaves_the_data_prepared_before_untouched(image_archive, image_set, ws, tmp_path):
+    good = prepare_dataset(image_archive, ws)
+    marker = (good.root / data.MARKER_NAME).read_text()
+    files = sorted(p.relative_to(good.root) for p in good.root.rglob("*"))
+    shutil.copytree(image_set / "train" / "cats", image_set / "train" / "birds")  # a third class: refused
+    with pytest.raises(DataError, match="exactly 2 class folders"):
+        prepare_dataset(image_set, ws)
+    assert (good.root / data.MARKER_NAME).read_text() == marker
+    assert sorted(p.relative_to(good.root) for p in good.root.rglob("*")) == files
+    assert _leftovers(ws) == ["cats_and_dogs_filtered"]
