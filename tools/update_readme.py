@@ -37,6 +37,9 @@ NOTEBOOKS = {  # file: (title, what you learn)
                         "layers, `cache` and `prefetch`, measured against `ImageDataGenerator`"),
     "07_transfer_learning.ipynb": ("07 · Transfer learning", "a pretrained MobileNetV2: frozen features, then "
                                    "fine-tuning at a low learning rate; an honest comparison with our CNN"),
+    "08_other_photos.ipynb": ("08 · New photos", "whether the models generalise: both measured on photos from other "
+                              "collections, the gap per class and source, calibration, the threshold, Grad-CAM on "
+                              "the mistakes"),
 }
 
 
@@ -58,7 +61,8 @@ def block_notebooks() -> str:
                     f"{duration(times[name]) if name in times else 'not in the committed run'} |")
     total = run_times.get("total_seconds")
     if total:
-        rows.append(f"| **all seven** | `bash run_tutorial.sh` | **{duration(total)}** |")
+        count = {7: "seven", 8: "eight", 9: "nine"}.get(len(times), str(len(times)))
+        rows.append(f"| **all {count}** | `bash run_tutorial.sh` | **{duration(total)}** |")
     return "\n".join(rows)
 
 
@@ -85,7 +89,7 @@ def block_results() -> str:
         other, classic = comparison["default"]["summary"], comparison["seed_style"]["summary"]
         seed = comparison["default"]["settings"]["seed"]
         lines += [
-            f"| the same defaults with seed {seed} (`benchmarks/seed_vs_default.py`): last epoch / best | "
+            f"| the same defaults with seed {seed} (`python -m benchmarks.seed_vs_default`): last epoch / best | "
             f"{other['final_val_accuracy']:.3f} / {other['best_val_accuracy']:.3f} |",
             f"| stability: last-epoch accuracy of the two seeds | "
             f"{abs(other['final_val_accuracy'] - s['final_val_accuracy']) * 100:.1f} points apart |",
@@ -104,7 +108,7 @@ def block_speed() -> str:
     if comparison:
         d, c = comparison["default"], comparison["seed_style"]
         lines += [
-            f"Measured one after the other by `benchmarks/seed_vs_default.py` ({comparison['hardware_line']}), "
+            f"Measured one after the other by `python -m benchmarks.seed_vs_default` ({comparison['hardware_line']}), "
             f"{d['summary']['epochs']} epochs each:",
             "",
             "| | seed-style: classic model, 150×150, batch 32, RMSprop | this tutorial's default |",
@@ -129,7 +133,7 @@ def block_speed() -> str:
 
         lines += [
             "",
-            "What each change bought, per training step (`benchmarks/step_times.py`, pure computation, interleaved; "
+            "What each change bought, per training step (`python -m benchmarks.step_times`, pure computation, interleaved; "
             "milliseconds per photo, lower is better):",
             "",
             "| change | before | after | gain |",
@@ -158,7 +162,7 @@ def block_speed() -> str:
         lines += [
             "",
             f"**Classroom profile** (`bash run_tutorial.sh --profile classroom`), measured by "
-            f"`benchmarks/classroom.py` from the archive to the last notebook: "
+            f"`python -m benchmarks.classroom` from the archive to the last notebook: "
             f"**{_minutes_seconds(classroom['seconds_total'])}** for all seven notebooks; "
             f"the CNN reached **{cnn['final_val_accuracy']:.3f}** validation accuracy "
             f"after {cnn['epochs']} epochs (best checkpoint {cnn['best_val_accuracy']:.3f}), the transfer model "
@@ -192,7 +196,17 @@ def block_transfer() -> str:
         ("model size on disk (MB)", "size_mb", "{:.1f}"),
     ]
     lines = ["| | our CNN (notebooks 2–3) | MobileNetV2, fine-tuned (notebook 7) |", "|---|---:|---:|"]
-    lines += [f"| {label} | {cell(cnn, key, fmt)} | {cell(tr, key, fmt)} |" for label, key, fmt in rows]
+    lines += [f"| {label} | {cell(cnn, key, fmt)} | {cell(tr, key, fmt)} |" for label, key, fmt in rows[:1]]
+    other = (load("other_photos.json") or {}).get("models", {})
+    if other:
+        mine, theirs = other.get("best.keras", {}), other.get("transfer.keras", {})
+        n = (mine or theirs).get("n")
+        lines.append(f"| accuracy on {n} photos from other collections (notebook 8) | {cell(mine, 'accuracy', '{:.3f}')} "
+                     f"| {cell(theirs, 'accuracy', '{:.3f}')} |")
+        lines.append("| there: recall of cats / of dogs | " + " | ".join(
+            f"{row['recall']['cats']:.3f} / {row['recall']['dogs']:.3f}" if row else "n/a" for row in (mine, theirs))
+            + " |")
+    lines += [f"| {label} | {cell(cnn, key, fmt)} | {cell(tr, key, fmt)} |" for label, key, fmt in rows[1:]]
     if history:
         s = history["summary"]
         reached = (f"first reached {s['target_accuracy']:.0%} after epoch {s['first_epoch_at_target']}, "
