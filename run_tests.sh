@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the tests: make the environment, install, lint, then pytest.
-#   bash run_tests.sh          # the fast tier: every test not marked slow (about 2 minutes on 2 cores)
+#   bash run_tests.sh          # the fast tier: every test not marked slow (about 1 minute on 2 cores)
 #   bash run_tests.sh --all    # everything: also the notebook chain and the benchmarks in tiny mode (CI runs this)
 # Other arguments go to pytest, e.g. bash run_tests.sh -k webapp, or bash run_tests.sh --all -x.
 set -euo pipefail
