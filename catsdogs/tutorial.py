@@ -195,6 +195,66 @@ def parameters_for(notebook: Path, profile: str | None, workdir: str | None, ext
     return params
 
 
+def declared_parameters(notebook: Path) -> dict[str, object]:
+    """The parameters a notebook's ``parameters`` cell declares, with their default values."""
+    import ast
+
+    import papermill
+
+    declared = {}
+    for name, info in papermill.inspect_notebook(str(notebook)).items():
+        try:
+            declared[name] = ast.literal_eval(info["default"])
+        except (ValueError, SyntaxError):
+            declared[name] = None  # a default written as an expression: any value goes
+    return declared
+
+
+def _kind(value) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a number"
+    return {str: "text", list: "a JSON list", dict: "a JSON object"}.get(type(value), type(value).__name__)
+
+
+def check_parameters(selected: list[Path], extra: dict) -> str | None:
+    """What is wrong with the ``-p`` parameters for these notebooks, or None.
+
+    papermill passes on a parameter no notebook declares with a warning only, and a value of
+    the wrong type fails deep inside a cell: a mistyped ``-p epoch 5`` would train 25 epochs
+    without a word. So every name must be declared by a selected notebook, and every value
+    must have the type of the notebook's default (a default of None takes any value).
+    """
+    import difflib
+
+    declared = {nb.stem: declared_parameters(nb) for nb in selected}
+    for key, value in extra.items():
+        prefix, _, name = key.rpartition(".")
+        targets = {stem: params for stem, params in declared.items() if not prefix or stem == prefix}
+        if prefix and not targets:
+            return (f"-p {key}: no selected notebook is called {prefix} "
+                    f"(the notebooks: {', '.join(nb.stem for nb in notebooks())}).")
+        having = {stem: params[name] for stem, params in targets.items() if name in params}
+        if not having:
+            known = sorted({n for params in targets.values() for n in params})
+            close = difflib.get_close_matches(name, known, n=3)
+            hint = f" Did you mean {' or '.join(close)}?" if close else f" Parameters: {', '.join(known)}."
+            where = f"notebook {prefix} has no parameter" if prefix else "no selected notebook has a parameter"
+            return f"-p {key}: {where} {name!r}.{hint}"
+        for stem, wanted in having.items():
+            if wanted is None or value is None:
+                continue
+            if isinstance(wanted, float) and isinstance(value, int) and not isinstance(value, bool):
+                continue
+            if type(value) is not type(wanted):
+                return (f"-p {key} {value!r}: {stem}'s {name} takes {_kind(wanted)} (its default is {wanted!r}), "
+                        f"not {_kind(value)}. Values are read as JSON: -p {name} 5, -p {name} '\"text\"'.")
+    return None
+
+
 def failed_copy(output: Path) -> Path:
     """Where the executed notebook of a failed run is kept for inspection (beside the output, hidden).
 
@@ -303,6 +363,9 @@ def main(argv: list[str] | None = None) -> int:
     if not selected:
         print(f"No notebook matches --only {' '.join(args.only)}. The notebooks are: "
               + ", ".join(nb.stem for nb in notebooks()), file=sys.stderr)
+        return 2
+    if problem := check_parameters(selected, extra):
+        print(f"error: {problem}", file=sys.stderr)
         return 2
     ws = paths.workspace(args.workdir)
     times = {}

@@ -175,3 +175,22 @@ def test_the_classroom_profile_skips_the_new_photos_notebook_without_its_photos(
     assert tutorial.skip_reason(notebook, None, {}) is None, "the full run downloads them"
     monkeypatch.setenv(ENV, "/somewhere")
     assert tutorial.skip_reason(notebook, "classroom", {}) is None
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-p", "epoch", "5"], "no selected notebook has a parameter 'epoch'. Did you mean epochs?"),
+    (["-p", "03_training.epochs", "abc"], "03_training's epochs takes a whole number (its default is 25), not text"),
+    (["-p", "03_training.epochs", "2.5"], "takes a whole number (its default is 25), not a number"),
+    (["-p", "09_extra.epochs", "3"], "no selected notebook is called 09_extra"),
+    (["--only", "01", "-p", "photos", "x"], "no selected notebook has a parameter 'photos'"),
+])
+def test_a_mistyped_parameter_stops_before_any_notebook_runs(capsys, args, message):
+    assert tutorial.main(args) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err and "▶" not in captured.out
+
+
+def test_well_typed_parameters_pass_the_check():
+    selected = [tutorial.NOTEBOOK_DIR / f"{name}.ipynb" for name in ("01_data", "03_training", "07_transfer_learning")]
+    assert tutorial.check_parameters(selected, {"03_training.epochs": 5, "seed": 7, "01_data.data_source": "x.zip",
+                                                "07_transfer_learning.weights": None, "dropout": 0}) is None
