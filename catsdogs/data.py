@@ -21,6 +21,7 @@ found and what to do, and nothing half-done is ever taken for a good data folder
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -37,7 +38,7 @@ import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .images import FORMATS_TEXT, SUFFIXES, TRAINING_SUFFIXES, ImageInputError, open_image
+from .images import FORMATS_TEXT, SUFFIXES, TRAINING_SUFFIXES, WIDE_MODES, ImageInputError, open_image
 from .paths import REPO_ROOT, Workspace
 
 #: Google's addresses for the archive, tried in this order: the one its tutorials use since
@@ -151,12 +152,17 @@ def is_url(source: str) -> bool:
     return urllib.parse.urlparse(source).scheme in {"http", "https", "file", "ftp"}
 
 
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
+def digest_of(path: Path, algorithm: str = "sha256", chunk: int = 1 << 20) -> str:
+    """The hex digest of a file, read in blocks (archives are hundreds of MB)."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     with open(path, "rb") as handle:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    return digest_of(path, "sha256")
 
 
 def fetch_archive(
@@ -572,7 +578,7 @@ def inspect_image(path: Path, name: str | None = None) -> ImageIssue | None:
         return ImageIssue(
             str(path), f"is a {decoded.format} file named {path.suffix}: rename or convert it", "quarantined"
         )
-    if decoded.converted and decoded.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+    if decoded.mode in WIDE_MODES:
         buffer = io.BytesIO()
         decoded.image.save(buffer, format=expected)
         path.write_bytes(buffer.getvalue())
@@ -673,6 +679,43 @@ def _describe(source: str, workspace: Workspace) -> str:
     return workspace.show(source) if Path(source).is_absolute() else source
 
 
+@contextlib.contextmanager
+def staging_area(ws: Workspace, what: str):
+    """A temporary folder in ``data/`` for extracting and checking, removed afterwards whatever happens.
+
+    Its name holds this process's id, so that :func:`remove_stale_staging` can tell a folder left
+    by a killed run from one in use. Errors of the disk (full, read-only, a file where a folder
+    should be) become a :class:`DataError` that says so.
+    """
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=ws.data))
+    try:
+        yield staging
+    except OSError as error:
+        raise DataError(f"Could not prepare {what} in {ws.show(ws.data)}/ ({error.strerror or error}). Check the "
+                        "free disk space and that the folder is writable, then run again.") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def install(staging: Path, root: Path, description: dict, final: Path, quarantine: Path) -> None:
+    """Put a checked folder in place with its marker, and ``staging/quarantine`` at ``quarantine``.
+
+    The marker (``description`` without its ``root``) is what a later run compares to reuse the
+    folder. Old copies are moved aside into the staging area first, so a folder in place is always
+    a complete one, then removed with the staging area.
+    """
+    marker = {k: v for k, v in description.items() if k != "root"}
+    (root / MARKER_NAME).write_text(json.dumps(marker, indent=2))
+    old = staging / "old"
+    old.mkdir()
+    for existing in (final, quarantine):
+        if existing.exists() or existing.is_symlink():
+            existing.rename(old / existing.name)
+    if (staging / "quarantine").exists():
+        (staging / "quarantine").rename(quarantine)
+    root.rename(final)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -742,8 +785,7 @@ def prepare_dataset(source: str | os.PathLike | None, workspace: Workspace) -> D
         if reused is not None:
             return reused
 
-    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=workspace.data))
-    try:
+    with staging_area(workspace, "the data") as staging:
         if archive is not None:
             _extract(archive, staging / "extracted")
             root = locate_dataset_root(staging / "extracted")
@@ -754,20 +796,5 @@ def prepare_dataset(source: str | os.PathLike | None, workspace: Workspace) -> D
         counts, issues = check_folder(root, quarantine, CANONICAL_COUNTS if expect_canonical else None)
         classes = sorted(counts["train"])
         dataset = Dataset(final, classes, counts, _describe(chosen, workspace), fingerprint, issues)
-        marker = {k: v for k, v in asdict(dataset).items() if k != "root"}
-        (root / MARKER_NAME).write_text(json.dumps(marker, indent=2))
-        # Swap into place: old copies are moved aside first, then removed.
-        old = staging / "old"
-        old.mkdir()
-        for existing in (final, workspace.data / "quarantine"):
-            if existing.exists() or existing.is_symlink():
-                existing.rename(old / existing.name)
-        if quarantine.exists():
-            quarantine.rename(workspace.data / "quarantine")
-        root.rename(final)
+        install(staging, root, asdict(dataset), final, workspace.data / "quarantine")
         return dataset
-    except OSError as error:  # the disk, not the data: full, read-only, a file where a folder should be
-        raise DataError(f"Could not prepare the data in {workspace.show(workspace.data)}/ ({error.strerror or error}). "
-                        "Check the free disk space and that the folder is writable, then run again.") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)

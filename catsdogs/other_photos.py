@@ -23,13 +23,10 @@ quarantined, not replaced, so the rule stays simple to state and to repeat.
 from __future__ import annotations
 
 import csv
-import hashlib
-import json
 import os
 import re
 import shutil
 import tarfile
-import tempfile
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
@@ -113,18 +110,10 @@ def oxford_sample(filenames: list[str], per_breed: dict[str, int] | None = None)
     return chosen
 
 
-def _md5_of(path: Path) -> str:
-    digest = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def fetch_oxford(downloads: Path, url: str = OXFORD_URL) -> Path:
     """Oxford's images archive from the cache, else downloaded once and checked against its known MD5."""
     archive = data.fetch_archive(url, downloads, filename=OXFORD_ARCHIVE, timeout=120, hint=offline_hint())
-    if url == OXFORD_URL and _md5_of(archive) != OXFORD_MD5:
+    if url == OXFORD_URL and data.digest_of(archive, "md5") != OXFORD_MD5:
         archive.unlink()
         raise DataError(f"The file downloaded from {url} is not the Oxford-IIIT Pet images archive (its MD5 differs "
                         f"from {OXFORD_MD5}): damaged, or changed at that address. It was deleted; run the cell "
@@ -240,8 +229,7 @@ def prepare_other_photos(source: str | os.PathLike | None, ws: Workspace, class_
     if reused is not None:
         return reused
 
-    staging = Path(tempfile.mkdtemp(prefix=f"{data.STAGING_PREFIX}{os.getpid()}-", dir=ws.data))
-    try:
+    with data.staging_area(ws, "the photos") as staging:
         root = staging / "photos"
         manifest: list[dict[str, str]] = []
         if oxford is not None:
@@ -272,22 +260,8 @@ def prepare_other_photos(source: str | os.PathLike | None, ws: Workspace, class_
             writer.writeheader()
             writer.writerows(rows)
         test_set = TestSet(final, sorted(counts), counts, data._describe(chosen, ws), fingerprint, rows, issues)
-        marker = {k: v for k, v in asdict(test_set).items() if k != "root"}
-        (root / data.MARKER_NAME).write_text(json.dumps(marker, indent=2))
-        old = staging / "old"
-        old.mkdir()
-        for existing in (final, ws.data / QUARANTINE):
-            if existing.exists() or existing.is_symlink():
-                existing.rename(old / existing.name)
-        if quarantine.exists():
-            quarantine.rename(ws.data / QUARANTINE)
-        root.rename(final)
+        data.install(staging, root, asdict(test_set), final, ws.data / QUARANTINE)
         return test_set
-    except OSError as error:
-        raise DataError(f"Could not prepare the photos in {ws.show(ws.data)}/ ({error.strerror or error}). Check the "
-                        "free disk space and that the folder is writable, then run again.") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _reuse(final: Path, fingerprint: str) -> TestSet | None:
