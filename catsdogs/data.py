@@ -738,14 +738,15 @@ def remove_stale_staging(data_dir: Path) -> list[str]:
     return removed
 
 
-def _local_source(source: str, workspace: Workspace) -> Path:
+def local_source(source: str, workspace: Workspace, what: str = "The data source", hint: str | None = None) -> Path:
+    """A local file or folder: as given, else relative to the workspace, then to the repository."""
     path = Path(source).expanduser()
-    if not path.is_absolute() and not path.exists():  # relative to the workspace, then the repository
+    if not path.is_absolute() and not path.exists():
         path = next((base / path for base in (workspace.root, REPO_ROOT) if (base / path).exists()), path)
     if not path.exists():
-        raise DataError(f"The data source {source} does not exist.\n{offline_hint()}")
+        raise DataError(f"{what} {source} does not exist.\n{offline_hint() if hint is None else hint}")
     if not (path.is_file() or path.is_dir()):
-        raise DataError(f"The data source {source} is neither a zip archive nor a folder.")
+        raise DataError(f"{what} {source} is neither an archive nor a folder.")
     return path
 
 
@@ -767,7 +768,7 @@ def prepare_dataset(source: str | os.PathLike | None, workspace: Workspace) -> D
         archive = fetch_archive(chosen, workspace.downloads)
         expect_canonical = chosen in OFFICIAL_URLS
     else:
-        path = _local_source(chosen, workspace)
+        path = local_source(chosen, workspace)
         archive, expect_canonical = (path, False) if path.is_file() else (None, False)
         folder = None if archive else path
     if archive is not None:

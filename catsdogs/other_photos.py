@@ -33,7 +33,7 @@ from pathlib import Path, PurePosixPath
 
 from . import data
 from .data import DataError, ImageIssue
-from .paths import REPO_ROOT, Workspace
+from .paths import Workspace
 
 ENV = "CATSDOGS_OTHER_PHOTOS"
 OXFORD_URL = "https://www.robots.ox.ac.uk/~vgg/data/pets/data/images.tar.gz"
@@ -209,11 +209,7 @@ def prepare_other_photos(source: str | os.PathLike | None, ws: Workspace, class_
         oxford = fetch_oxford(ws.downloads, chosen) if chosen.endswith((".tar.gz", ".tgz", ".tar")) else None
         archive = None if oxford else data.fetch_archive(chosen, ws.downloads, hint=offline_hint())
     else:
-        path = Path(chosen).expanduser()
-        if not path.is_absolute() and not path.exists():  # relative to the workspace, then the repository
-            path = next((base / path for base in (ws.root, REPO_ROOT) if (base / path).exists()), path)
-        if not path.exists():
-            raise DataError(f"The photos from other sources, {chosen}, do not exist.\n{offline_hint()}")
+        path = data.local_source(chosen, ws, "Photos from other sources:", offline_hint())
         if path.is_dir():
             folder = _locate_classes_root(path)
         elif tarfile.is_tarfile(path):
