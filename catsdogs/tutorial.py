@@ -389,6 +389,42 @@ def reuse_downloaded_archive(workdir: str | None, extra: dict) -> Path | None:
     return cached
 
 
+def machine_line() -> str:
+    """The machine a run ran on, for ``results/run_times.json`` and the README: CPU, cores, GPUs, versions.
+
+    Read without importing TensorFlow (the runner never does): the CPU model from ``/proc/cpuinfo``
+    where there is one, GPUs from ``nvidia-smi -L`` where it exists, versions from the installed packages.
+    """
+    import platform
+    import shutil
+    import subprocess
+    from importlib import metadata
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = re.sub(r"\s+\d+-Core Processor$|\(R\)|\(TM\)", "", names[0]).strip() if names else cpu
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    gpus = []
+    if shutil.which("nvidia-smi"):
+        try:
+            listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
+            gpus = [re.sub(r"^GPU \d+: | \(UUID.*$", "", line) for line in listed.splitlines() if line.strip()]
+        except (OSError, subprocess.SubprocessError):
+            pass
+    versions = []
+    for package, shown in (("tensorflow", "TensorFlow"), ("keras", "Keras")):
+        try:
+            versions.append(f"{shown} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            pass
+    gpu = ", GPU " + " + ".join(gpus) if gpus else ", no GPU"
+    return " · ".join([f"{cpu} ({cores} cores{gpu})", *versions, f"Python {platform.python_version()}"])
+
+
 def _parse_value(text: str):
     import json
 
@@ -428,6 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         args.workdir = str(Path(args.workdir).expanduser().resolve())
     extra = {name: _parse_value(value) for name, value in args.param}
     args.workdir, output_dir = output_places(args.profile, extra, args.workdir, args.output_dir)
+    kind = scratch_name(args.profile, extra) or "default"
 
     selected = [nb for nb in notebooks() if not args.only or any(nb.stem.startswith(o) for o in args.only)]
     if not selected:
@@ -468,7 +505,8 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(times.values())
     if not args.only:  # the times of a whole chain; a partial run would overwrite them with a part
         artifacts.save_json(ws.results / "run_times.json",
-                            {"profile": args.profile or "default", "seconds": times, "total_seconds": round(total, 1)})
+                            {"profile": kind, "seconds": times, "total_seconds": round(total, 1),
+                             "machine": machine_line()})
     print("All notebooks ran: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items())
           + f"; {total / 60:.1f} min in all")
     return 0
