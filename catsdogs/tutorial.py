@@ -363,14 +363,20 @@ def output_places(profile: str | None, extra: dict, workdir: str | None,
     The default run keeps what it is given (None, None: the workspace of ``$CATSDOGS_WORKDIR`` or the
     repository, notebooks in place). Any other run never writes in place: without ``--workdir`` (or
     ``$CATSDOGS_WORKDIR``) it works in ``runs/<name>/``, and without ``--output-dir`` its executed
-    notebooks go to ``notebooks/`` inside its workdir.
+    notebooks go to ``notebooks/`` inside its workdir, or to ``runs/<name>/notebooks/`` when that would
+    be the repository's own notebooks (``--workdir .``).
     """
     name = scratch_name(profile, extra)
     if name is None:
         return workdir, Path(output_dir) if output_dir else None
     workdir = workdir or os.environ.get(paths.WORKDIR_ENV) or str(RUNS_DIR / name)
     workdir = str(Path(workdir).expanduser().resolve())
-    return workdir, Path(output_dir).expanduser().resolve() if output_dir else Path(workdir) / "notebooks"
+    if output_dir:
+        return workdir, Path(output_dir).expanduser().resolve()
+    inside = Path(workdir) / "notebooks"
+    if inside.resolve() == NOTEBOOK_DIR.resolve():  # --workdir . : the notebooks still stay as committed
+        inside = RUNS_DIR / name / "notebooks"
+    return workdir, inside
 
 
 def reuse_downloaded_archive(workdir: str | None, extra: dict) -> Path | None:

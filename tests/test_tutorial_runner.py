@@ -241,6 +241,8 @@ def test_a_given_workdir_or_output_dir_is_used_as_given(tmp_path, monkeypatch):
     assert tutorial.output_places("quick", {}, str(work), None) == (str(work), work / "notebooks")
     # only an output folder: the workdir is still the scratch folder
     assert tutorial.output_places(None, {"seed": 1}, None, str(out)) == (str(REPO / "runs" / "custom"), out)
+    # the repository as workdir: figures and results in place, as asked, but the notebooks stay as committed
+    assert tutorial.output_places(None, {"seed": 1}, str(REPO), None) == (str(REPO), REPO / "runs" / "custom" / "notebooks")
     monkeypatch.setenv(tutorial.paths.WORKDIR_ENV, str(work))  # CATSDOGS_WORKDIR counts as a given workdir
     assert tutorial.output_places("classroom", {}, None, None) == (str(work), work / "notebooks")
 
