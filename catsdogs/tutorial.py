@@ -380,7 +380,7 @@ def output_places(profile: str | None, extra: dict, workdir: str | None,
 
 
 def reuse_downloaded_archive(workdir: str | None, extra: dict) -> Path | None:
-    """The repository's downloaded archive, for notebook 01 of a run in another workdir; else None.
+    """An archive already downloaded (by the default run or a scratch run), for a run in another workdir.
 
     A scratch run (``runs/quick/`` …) has its own ``data/``; without this it would download the
     68 MB archive again. None when a data source is given (``$CATSDOGS_DATA`` or ``-p data_source``),
@@ -388,11 +388,15 @@ def reuse_downloaded_archive(workdir: str | None, extra: dict) -> Path | None:
     """
     from .data import ARCHIVE_NAME
 
-    cached = paths.REPO_ROOT / "data" / "downloads" / ARCHIVE_NAME
     given = os.environ.get(DATA_ENV) or any(key.rpartition(".")[2] == "data_source" for key in extra)
-    if given or workdir is None or Path(workdir).resolve() == paths.REPO_ROOT.resolve() or not cached.is_file():
+    if given or workdir is None or Path(workdir).resolve() == paths.REPO_ROOT.resolve():
         return None
-    return cached
+    own = (Path(workdir) / "data" / "downloads" / ARCHIVE_NAME).resolve()
+    if own.is_file():
+        return None  # the run's own download: notebook 01 finds it by itself
+    candidates = [paths.REPO_ROOT / "data" / "downloads" / ARCHIVE_NAME,
+                  *sorted(RUNS_DIR.glob(f"*/data/downloads/{ARCHIVE_NAME}"))]
+    return next((c for c in candidates if c.is_file()), None)
 
 
 def machine_line() -> str:

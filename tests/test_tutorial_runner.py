@@ -269,9 +269,15 @@ def test_a_scratch_run_reuses_the_downloaded_archive_unless_a_source_is_given(tm
     from catsdogs.data import ARCHIVE_NAME, DATA_ENV
 
     monkeypatch.setattr(tutorial.paths, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(tutorial, "RUNS_DIR", tmp_path / "runs")
     monkeypatch.delenv(DATA_ENV, raising=False)
-    scratch = str(tmp_path / "runs" / "quick")
+    scratch = str(tmp_path / "runs" / "classroom")
     assert tutorial.reuse_downloaded_archive(scratch, {}) is None  # nothing downloaded yet
+    quick = tmp_path / "runs" / "quick" / "data" / "downloads" / ARCHIVE_NAME
+    quick.parent.mkdir(parents=True)
+    quick.write_bytes(b"zip")
+    assert tutorial.reuse_downloaded_archive(scratch, {}) == quick  # another scratch run's download
+    assert tutorial.reuse_downloaded_archive(str(tmp_path / "runs" / "quick"), {}) is None  # its own
     cached = tmp_path / "data" / "downloads" / ARCHIVE_NAME
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"zip")
