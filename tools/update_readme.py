@@ -268,9 +268,7 @@ def block_transfer() -> str:
 
 def block_web_limits() -> str:
     """The web app's limits, from the constants it enforces (``catsdogs/web/limits.py``)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    from catsdogs.web import limits
+    from catsdogs.web import limits  # the package: installed into .venv, or the current folder with python -m
 
     decodes, pixels = limits.MAX_CONCURRENT_DECODES, limits.MAX_PIXELS
     bound = limits.decode_memory_bound(pixels, decodes)
