@@ -1,8 +1,15 @@
 """Run the tutorial's notebooks in order with papermill.
 
     python -m catsdogs.tutorial                 # every notebook, in place, default parameters
-    python -m catsdogs.tutorial --profile classroom   # the whole chain in minutes, for a class
+    python -m catsdogs.tutorial --profile classroom   # the whole chain in minutes, for a class: into runs/classroom/
     python -m catsdogs.tutorial --quick --workdir /tmp/run --output-dir /tmp/run/notebooks
+
+Only the default run (no profile, no ``--quick``, no ``-p``) writes in place: the executed
+notebooks into notebooks/, and data, models, figures and results into the repository, where
+they are the committed outputs. Any other run writes into a scratch folder, ``runs/<name>/``
+(``runs/quick/``, ``runs/classroom/``, ``runs/custom/`` for ``-p`` changes; git ignores it),
+unless ``--workdir`` or ``--output-dir`` says where: trying things never overwrites the
+committed outputs. A scratch run reuses the repository's downloaded archive.
 
 Each notebook is executed into a temporary file that replaces the original only when the
 whole notebook succeeded, so a failure never leaves a half-executed notebook behind. The
@@ -48,10 +55,11 @@ QUICK_PARAMETERS = {
     "08_other_photos": {"photos": "data/cats_and_dogs_filtered/validation"},
 }
 
-#: The classroom profile: the whole chain on the real data in five minutes on a 2-core machine like ours.
-#: Smaller photos (64×64), lighter augmentation and fewer epochs; the README gives its measured numbers
-#: (benchmarks/classroom.py). On two cores the CNN's epochs at 64×64 are bound by JPEG decoding and the
-#: Python input pipeline, not the model, so every epoch must count.
+#: The classroom profile: the whole chain on the real data in minutes on a 2-core machine like ours.
+#: Smaller photos (64×64), lighter augmentation and fewer epochs; docs/teachers_guide.md and
+#: benchmarks/README.md give its measured numbers (benchmarks/classroom.py, results/classroom.json).
+#: On two cores the CNN's epochs at 64×64 are bound by JPEG decoding and the Python input pipeline,
+#: not the model, so every epoch must count.
 CLASSROOM_PARAMETERS = {
     "01_data": {
         "image_size": 64,
@@ -309,6 +317,17 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def where_outputs_go(ws: paths.Workspace, output_dir: Path | None) -> str:
+    """The line the runner prints first: where this run writes, and whether that replaces the committed outputs."""
+    in_repository = ws.root.resolve() == paths.REPO_ROOT.resolve()
+    notebooks_at = f"{_shown(output_dir)}/" if output_dir else "notebooks/ (in place)"
+    the_rest = "the repository's data/, models/, figures/ and results/" if in_repository else f"{_shown(ws.root)}/"
+    text = f"Outputs: executed notebooks in {notebooks_at}; data, models, figures and results in {the_rest}"
+    if output_dir is None or in_repository:
+        return text + " (this replaces the committed outputs)."
+    return text + "; the committed outputs are not touched."
+
+
 def explain_failure(notebook: Path, output: Path, error: BaseException) -> str:
     """What the console says when a notebook stops: the message alone for the package's own errors."""
     ename = getattr(error, "ename", type(error).__name__)
@@ -320,6 +339,100 @@ def explain_failure(notebook: Path, output: Path, error: BaseException) -> str:
     if failed_copy(output).exists():
         text += f"\nThe executed notebook, up to the failing cell, is in {_shown(failed_copy(output))}."
     return text
+
+
+#: Where runs other than the default one write, one sub-folder per kind of run (git ignores it).
+RUNS_DIR = paths.REPO_ROOT / "runs"
+
+
+def scratch_name(profile: str | None, extra: dict) -> str | None:
+    """The scratch folder's name for a run that is not the default one, or None for the default run.
+
+    The default run (no profile, no ``-p``) makes the committed outputs; a profile's run is named
+    after the profile, and a run with only ``-p`` changes is ``custom``.
+    """
+    if profile:
+        return profile
+    return "custom" if extra else None
+
+
+def output_places(profile: str | None, extra: dict, workdir: str | None,
+                  output_dir: str | None) -> tuple[str | None, Path | None]:
+    """Where a run writes: (workdir, folder for the executed notebooks); None means the default place.
+
+    The default run keeps what it is given (None, None: the workspace of ``$CATSDOGS_WORKDIR`` or the
+    repository, notebooks in place). Any other run never writes in place: without ``--workdir`` (or
+    ``$CATSDOGS_WORKDIR``) it works in ``runs/<name>/``, and without ``--output-dir`` its executed
+    notebooks go to ``notebooks/`` inside its workdir, or to ``runs/<name>/notebooks/`` when that would
+    be the repository's own notebooks (``--workdir .``).
+    """
+    name = scratch_name(profile, extra)
+    if name is None:
+        return workdir, Path(output_dir) if output_dir else None
+    workdir = workdir or os.environ.get(paths.WORKDIR_ENV) or str(RUNS_DIR / name)
+    workdir = str(Path(workdir).expanduser().resolve())
+    if output_dir:
+        return workdir, Path(output_dir).expanduser().resolve()
+    inside = Path(workdir) / "notebooks"
+    if inside.resolve() == NOTEBOOK_DIR.resolve():  # --workdir . : the notebooks still stay as committed
+        inside = RUNS_DIR / name / "notebooks"
+    return workdir, inside
+
+
+def reuse_downloaded_archive(workdir: str | None, extra: dict) -> Path | None:
+    """An archive already downloaded (by the default run or a scratch run), for a run in another workdir.
+
+    A scratch run (``runs/quick/`` …) has its own ``data/``; without this it would download the
+    68 MB archive again. None when a data source is given (``$CATSDOGS_DATA`` or ``-p data_source``),
+    when the run writes into the default workspace, or when nothing was downloaded yet.
+    """
+    from .data import ARCHIVE_NAME
+
+    given = os.environ.get(DATA_ENV) or any(key.rpartition(".")[2] == "data_source" for key in extra)
+    if given or workdir is None or Path(workdir).resolve() == paths.REPO_ROOT.resolve():
+        return None
+    own = (Path(workdir) / "data" / "downloads" / ARCHIVE_NAME).resolve()
+    if own.is_file():
+        return None  # the run's own download: notebook 01 finds it by itself
+    candidates = [paths.REPO_ROOT / "data" / "downloads" / ARCHIVE_NAME,
+                  *sorted(RUNS_DIR.glob(f"*/data/downloads/{ARCHIVE_NAME}"))]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def machine_line() -> str:
+    """The machine a run ran on, for ``results/run_times.json`` and the README: CPU, cores, GPUs, versions.
+
+    Read without importing TensorFlow (the runner never does): the CPU model from ``/proc/cpuinfo``
+    where there is one, GPUs from ``nvidia-smi -L`` where it exists, versions from the installed packages.
+    """
+    import platform
+    import shutil
+    import subprocess
+    from importlib import metadata
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")]
+        cpu = re.sub(r"\s+\d+-Core Processor$|\(R\)|\(TM\)", "", names[0]).strip() if names else cpu
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    gpus = []
+    if shutil.which("nvidia-smi"):
+        try:
+            listed = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=10).stdout
+            gpus = [re.sub(r"^GPU \d+: | \(UUID.*$", "", line) for line in listed.splitlines() if line.strip()]
+        except (OSError, subprocess.SubprocessError):
+            pass
+    versions = []
+    for package, shown in (("tensorflow", "TensorFlow"), ("keras", "Keras")):
+        try:
+            versions.append(f"{shown} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            pass
+    gpu = ", GPU " + " + ".join(gpus) if gpus else ", no GPU"
+    return " · ".join([f"{cpu} ({cores} cores{gpu})", *versions, f"Python {platform.python_version()}"])
 
 
 def _parse_value(text: str):
@@ -338,8 +451,10 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", choices=sorted(PROFILES),
         help="a set of parameters: 'classroom' runs the whole chain in minutes; 'quick' is --quick",
     )
-    parser.add_argument("--workdir", help="write data, models, figures and results here (default: the repository)")
-    parser.add_argument("--output-dir", help="write executed notebooks here (default: in place)")
+    parser.add_argument("--workdir", help="write data, models, figures and results here (default: the repository "
+                        "for the default run, runs/<profile or custom>/ for any other)")
+    parser.add_argument("--output-dir", help="write executed notebooks here (default: in place for the default run, "
+                        "<workdir>/notebooks/ for any other)")
     parser.add_argument("--only", nargs="*", help="run only these notebooks (name prefixes such as 01 03)")
     parser.add_argument(
         "-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
@@ -358,6 +473,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.workdir:
         args.workdir = str(Path(args.workdir).expanduser().resolve())
     extra = {name: _parse_value(value) for name, value in args.param}
+    args.workdir, output_dir = output_places(args.profile, extra, args.workdir, args.output_dir)
+    kind = scratch_name(args.profile, extra) or "default"
 
     selected = [nb for nb in notebooks() if not args.only or any(nb.stem.startswith(o) for o in args.only)]
     if not selected:
@@ -368,9 +485,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     ws = paths.workspace(args.workdir)
+    print(where_outputs_go(ws, output_dir), flush=True)
+    if cached := reuse_downloaded_archive(args.workdir, extra):
+        print(f"  data: the archive already downloaded, {_shown(cached)}", flush=True)
+        extra = {**extra, "01_data.data_source": str(cached)}
     times = {}
     for number, notebook in enumerate(selected, 1):
-        output = Path(args.output_dir) / notebook.name if args.output_dir else notebook
+        output = output_dir / notebook.name if output_dir else notebook
         params = parameters_for(notebook, args.profile, args.workdir, extra)
         shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "workdir")
         if reason := skip_reason(notebook, args.profile, params):
@@ -394,7 +515,8 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(times.values())
     if not args.only:  # the times of a whole chain; a partial run would overwrite them with a part
         artifacts.save_json(ws.results / "run_times.json",
-                            {"profile": args.profile or "default", "seconds": times, "total_seconds": round(total, 1)})
+                            {"profile": kind, "seconds": times, "total_seconds": round(total, 1),
+                             "machine": machine_line()})
     print("All notebooks ran: " + ", ".join(f"{k} {v:.0f} s" for k, v in times.items())
           + f"; {total / 60:.1f} min in all")
     return 0

@@ -194,3 +194,95 @@ def test_well_typed_parameters_pass_the_check():
     selected = [tutorial.NOTEBOOK_DIR / f"{name}.ipynb" for name in ("01_data", "03_training", "07_transfer_learning")]
     assert tutorial.check_parameters(selected, {"03_training.epochs": 5, "seed": 7, "01_data.data_source": "x.zip",
                                                 "07_transfer_learning.weights": None, "dropout": 0}) is None
+
+
+# --------------------------------------------------------------------------- where a run writes
+
+REPO = tutorial.paths.REPO_ROOT
+COMMITTED = [REPO / name for name in ("notebooks", "figures", "results", "models", "data")]
+
+
+def _inside_committed(path) -> bool:
+    path = Path(path).resolve()
+    return path == REPO.resolve() or any(path == c or c in path.parents for c in COMMITTED)
+
+
+@pytest.mark.parametrize("profile, extra, name", [
+    ("quick", {}, "quick"),
+    ("classroom", {}, "classroom"),
+    ("classroom", {"03_training.epochs": 5}, "classroom"),
+    (None, {"03_training.epochs": 5}, "custom"),
+])
+def test_a_run_that_is_not_the_default_one_writes_into_runs_never_the_committed_outputs(
+        profile, extra, name, monkeypatch):
+    monkeypatch.delenv(tutorial.paths.WORKDIR_ENV, raising=False)
+    workdir, output_dir = tutorial.output_places(profile, extra, None, None)
+    assert Path(workdir) == REPO / "runs" / name
+    assert output_dir == REPO / "runs" / name / "notebooks"
+    assert not _inside_committed(workdir) and not _inside_committed(output_dir)
+    ws = tutorial.paths.Workspace(Path(workdir))
+    for folder in (ws.data, ws.models, ws.figures, ws.results):
+        assert not _inside_committed(folder)
+
+
+def test_only_the_default_run_writes_in_place(monkeypatch):
+    monkeypatch.delenv(tutorial.paths.WORKDIR_ENV, raising=False)
+    assert tutorial.output_places(None, {}, None, None) == (None, None)
+    ws = tutorial.paths.workspace(None, create=False)
+    assert ws.root == REPO
+    assert "replaces the committed outputs" in tutorial.where_outputs_go(ws, None)
+
+
+def test_a_given_workdir_or_output_dir_is_used_as_given(tmp_path, monkeypatch):
+    monkeypatch.delenv(tutorial.paths.WORKDIR_ENV, raising=False)
+    work, out = tmp_path / "work", tmp_path / "out"
+    assert tutorial.output_places("quick", {}, str(work), str(out)) == (str(work), out)
+    # only a workdir: the executed notebooks go inside it, not over the committed ones
+    assert tutorial.output_places("quick", {}, str(work), None) == (str(work), work / "notebooks")
+    # only an output folder: the workdir is still the scratch folder
+    assert tutorial.output_places(None, {"seed": 1}, None, str(out)) == (str(REPO / "runs" / "custom"), out)
+    # the repository as workdir: figures and results in place, as asked, but the notebooks stay as committed
+    assert tutorial.output_places(None, {"seed": 1}, str(REPO), None) == (str(REPO), REPO / "runs" / "custom" / "notebooks")
+    monkeypatch.setenv(tutorial.paths.WORKDIR_ENV, str(work))  # CATSDOGS_WORKDIR counts as a given workdir
+    assert tutorial.output_places("classroom", {}, None, None) == (str(work), work / "notebooks")
+
+
+def test_the_runner_says_where_a_scratch_run_writes_and_the_committed_notebooks_stay(
+        notebook_dir, tmp_path, monkeypatch, capfd):
+    monkeypatch.setattr(tutorial, "RUNS_DIR", tmp_path / "runs")
+    monkeypatch.delenv(tutorial.paths.WORKDIR_ENV, raising=False)
+    committed = _notebook(notebook_dir / "01_ok.ipynb", "print('value is', value)")
+    before = committed.read_text()
+    assert tutorial.main(["-p", "value", "2"]) == 0
+    out = capfd.readouterr().out
+    assert "Outputs: executed notebooks in" in out and "the committed outputs are not touched" in out
+    assert committed.read_text() == before
+    executed = tmp_path / "runs" / "custom" / "notebooks" / "01_ok.ipynb"
+    assert "value is 2" in executed.read_text()
+    import json
+
+    run_times = json.loads((tmp_path / "runs" / "custom" / "results" / "run_times.json").read_text())
+    assert run_times["profile"] == "custom" and "cores" in run_times["machine"]  # the README names the machine
+
+
+def test_a_scratch_run_reuses_the_downloaded_archive_unless_a_source_is_given(tmp_path, monkeypatch):
+    from catsdogs.data import ARCHIVE_NAME, DATA_ENV
+
+    monkeypatch.setattr(tutorial.paths, "REPO_ROOT", tmp_path)
+    monkeypatch.setattr(tutorial, "RUNS_DIR", tmp_path / "runs")
+    monkeypatch.delenv(DATA_ENV, raising=False)
+    scratch = str(tmp_path / "runs" / "classroom")
+    assert tutorial.reuse_downloaded_archive(scratch, {}) is None  # nothing downloaded yet
+    quick = tmp_path / "runs" / "quick" / "data" / "downloads" / ARCHIVE_NAME
+    quick.parent.mkdir(parents=True)
+    quick.write_bytes(b"zip")
+    assert tutorial.reuse_downloaded_archive(scratch, {}) == quick  # another scratch run's download
+    assert tutorial.reuse_downloaded_archive(str(tmp_path / "runs" / "quick"), {}) is None  # its own
+    cached = tmp_path / "data" / "downloads" / ARCHIVE_NAME
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"zip")
+    assert tutorial.reuse_downloaded_archive(scratch, {}) == cached
+    assert tutorial.reuse_downloaded_archive(None, {}) is None  # the default run: it is its own cache
+    assert tutorial.reuse_downloaded_archive(scratch, {"01_data.data_source": "x.zip"}) is None
+    monkeypatch.setenv(DATA_ENV, "/copy.zip")
+    assert tutorial.reuse_downloaded_archive(scratch, {}) is None

@@ -1,13 +1,15 @@
-"""Write the README's numbers from the result files, so that the two cannot disagree.
+"""Write the numbers of the README and the other documents from the result files, so that they cannot disagree.
 
-    .venv/bin/python tools/update_readme.py           # rewrite the generated blocks of README.md
-    .venv/bin/python tools/update_readme.py --check   # exit 1 if README.md is not what the results say
+    .venv/bin/python -m tools.update_readme           # rewrite the generated blocks of every document
+    .venv/bin/python -m tools.update_readme --check   # exit 1 if a document is not what the results say
 
-Each generated block sits between ``<!-- generated:NAME -->`` and ``<!-- /generated:NAME -->``; the text
-around the blocks is written by hand. The numbers come from ``results/*.json``: the committed run
-(``run_times.json``, ``history.json``, ``metrics.json``, ``tfdata_comparison.json``,
-``model_comparison.json``, ``transfer_history.json``) and the benchmark scripts
-(``seed_vs_default.json``, ``classroom.json``, ``step_times.json``).
+(``python tools/update_readme.py`` works too.) Each generated block sits between ``<!-- generated:NAME -->``
+and ``<!-- /generated:NAME -->``; the text around the blocks is written by hand and states no measured
+number. The documents and the blocks each must hold are listed in ``DOCUMENTS``; a block may appear in any
+of them. The numbers come from ``results/*.json``: the committed run (``run_times.json``, ``history.json``,
+``metrics.json``, ``transfer_metrics.json``, ``tfdata_comparison.json``, ``model_comparison.json``,
+``transfer_history.json``, ``other_photos.json``) and the benchmark scripts (``seed_vs_default.json``,
+``classroom.json``, ``step_times.json``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 RESULTS = ROOT / "results"
+
+#: Each document (relative to the repository) and the generated blocks it must hold.
+DOCUMENTS = {
+    "README.md": ("notebooks", "results", "web_limits"),
+    "benchmarks/README.md": ("committed_run", "transfer", "speed"),
+    "docs/teachers_guide.md": ("classroom",),
+}
 
 NOTEBOOKS = {  # file: (title, what you learn)
     "01_data.ipynb": ("01 · Data", "the folder layout Keras expects, checking and quarantining broken images, "
@@ -66,13 +75,53 @@ def block_notebooks() -> str:
     return "\n".join(rows)
 
 
+def committed_machine() -> str:
+    """The machine of the committed run: recorded by the runner, else (older runs) the benchmarks' machine."""
+    recorded = (load("run_times.json") or {}).get("machine")
+    if recorded:
+        return recorded
+    line = (load("seed_vs_default.json") or load("step_times.json") or {}).get("hardware_line", "")
+    return f"{line} (the benchmarks' machine; this run did not record its own)" if line else ""
+
+
 def block_results() -> str:
+    """The front page's table: both models, on the validation photos and on photos from elsewhere."""
+    metrics, transfer = load("metrics.json"), load("transfer_metrics.json")
+    history, transfer_history = load("history.json"), load("transfer_history.json")
+    other = (load("other_photos.json") or {}).get("models", {})
+    if not metrics:
+        return "No committed run yet: `bash run_tutorial.sh` writes `results/metrics.json`."
+
+    def acc(row: dict | None) -> str:
+        return f"{row['accuracy']:.3f}" if row and row.get("accuracy") is not None else "not measured"
+
+    def minutes(summary: dict | None) -> str:
+        return f"{summary['seconds_total'] / 60:.1f} min" if summary else "not measured"
+
+    mine, theirs = other.get("best.keras"), other.get("transfer.keras")
+    n = (mine or theirs or {}).get("n")
+    sizes = load("model_comparison.json") or {}
+    lines = [
+        "| | our CNN (notebooks 2–3) | MobileNetV2, fine-tuned (notebook 7) |", "|---|---:|---:|",
+        f"| validation accuracy ({metrics['n']:,} photos, best checkpoint) | **{acc(metrics)}** | **{acc(transfer)}** |",
+        f"| accuracy on {n if n else 'the'} photos from other collections (notebook 8) | {acc(mine)} | {acc(theirs)} |",
+        f"| training time | {minutes((history or {}).get('summary'))} | "
+        f"{minutes((transfer_history or {}).get('summary'))} |",
+        f"| input size (pixels) | {sizes.get('cnn', {}).get('input_size', 'n/a')} | "
+        f"{sizes.get('transfer', {}).get('input_size', 'n/a')} |",
+    ]
+    if machine := committed_machine():
+        lines += ["", f"Machine: {machine}."]
+    return "\n".join(lines)
+
+
+def block_committed_run() -> str:
     history, metrics = load("history.json"), load("metrics.json")
     if not history or not metrics:
         return "No committed run yet: `bash run_tutorial.sh` writes `results/history.json` and `results/metrics.json`."
     s = history["summary"]
     cm = metrics["confusion_matrix"]
-    hardware = (load("seed_vs_default.json") or load("step_times.json") or {}).get("hardware_line", "")
+    hardware = committed_machine()
     lines = [
         "| | |", "|---|---|",
         f"| validation accuracy, last epoch (epoch {s['epochs']}) | **{s['final_val_accuracy']:.3f}** |",
@@ -217,32 +266,94 @@ def block_transfer() -> str:
     return "\n".join(lines)
 
 
-BLOCKS = {"notebooks": block_notebooks, "results": block_results, "speed": block_speed, "transfer": block_transfer}
+def block_web_limits() -> str:
+    """The web app's limits, from the constants it enforces (``catsdogs/web/limits.py``)."""
+    from catsdogs.web import limits  # the package: installed into .venv, or the current folder with python -m
+
+    decodes, pixels = limits.MAX_CONCURRENT_DECODES, limits.MAX_PIXELS
+    bound = limits.decode_memory_bound(pixels, decodes)
+    return (f"**Limits:** one photo per request: {limits.accepted_text()}, checked from the file header before the "
+            f"image is decoded. Each photo is decoded once and at most {decodes} at a time (others wait up to "
+            f"{limits.DECODE_WAIT_SECONDS:g} s, then get 503 with `Retry-After`), so decoding adds at most "
+            f"{decodes} × {limits.megapixels_text(pixels)} × {limits.BYTES_PER_PIXEL} bytes × "
+            f"{limits.COPIES_PER_DECODE} copies = {bound / 1e6:.0f} MB to the server however many uploads arrive.")
 
 
-def render(text: str) -> str:
-    for name, make in BLOCKS.items():
-        pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(<!-- /generated:{name} -->)", re.DOTALL)
-        if not pattern.search(text):
-            raise SystemExit(f"README.md has no generated block '{name}'")
-        body = make()
-        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
-    return text
+CLASS_MINUTES = 90  # the teacher's guide plans a class of this length
+
+
+def block_classroom() -> str:
+    """The teacher's guide's table: the classroom profile's measured time per notebook (``results/classroom.json``)."""
+    classroom = load("classroom.json")
+    if not classroom:
+        return "Not measured yet: `python -m benchmarks.classroom` writes `results/classroom.json`."
+    times = classroom["seconds_per_notebook"]
+    rows = ["| notebook | time with the classroom profile |", "|---|---:|"]
+    for name, (title, _) in NOTEBOOKS.items():
+        shown = duration(times[name]) if name in times else "skipped (no copy of its photos given)"
+        rows.append(f"| [{title}](../notebooks/{name}) | {shown} |")
+    count = {7: "seven", 8: "eight"}.get(len(times), str(len(times)))
+    rows.append(f"| **all {count}**, from the archive to the last notebook | "
+                f"**{_minutes_seconds(classroom['seconds_total'])}** |")
+    cnn, transfer = classroom["cnn"], classroom["transfer"]
+    slowest = max(times, key=times.get)
+    rows += [
+        "",
+        f"Measured by `python -m benchmarks.classroom` on {classroom['created'][:10]}: {classroom['hardware_line']}. "
+        f"The whole run takes {classroom['seconds_total'] / (CLASS_MINUTES * 60):.0%} of a {CLASS_MINUTES}-minute "
+        f"class; the longest step is notebook {slowest[:2]} ({times[slowest] / classroom['seconds_total']:.0%} "
+        f"of the run). "
+        f"The CNN reached {cnn['final_val_accuracy']:.3f} validation accuracy after {cnn['epochs']} epochs, "
+        f"the transfer model {transfer['val_accuracy']:.3f}.",
+    ]
+    return "\n".join(rows)
+
+
+BLOCKS = {"notebooks": block_notebooks, "results": block_results, "web_limits": block_web_limits,
+          "committed_run": block_committed_run, "speed": block_speed, "transfer": block_transfer,
+          "classroom": block_classroom}
+
+_BLOCK = re.compile(r"<!-- generated:([a-z_]+) -->\n.*?<!-- /generated:\1 -->", re.DOTALL)
+
+
+def render(text: str, required: tuple[str, ...] = ("notebooks", "results"), where: str = "README.md") -> str:
+    """``text`` with every generated block written afresh; ``required`` blocks must be there."""
+    found = set(_BLOCK_NAMES.findall(text))
+    if missing := [name for name in required if name not in found]:
+        raise SystemExit(f"{where} has no generated block '{missing[0]}'")
+    if unknown := sorted(found - set(BLOCKS)):
+        raise SystemExit(f"{where} has a generated block nobody writes: '{unknown[0]}' (known: {', '.join(BLOCKS)})")
+    bodies = {name: BLOCKS[name]() for name in found}
+    return _BLOCK.sub(lambda m: f"<!-- generated:{m[1]} -->\n{bodies[m[1]]}\n<!-- /generated:{m[1]} -->", text)
+
+
+_BLOCK_NAMES = re.compile(r"<!-- generated:([a-z_]+) -->")
+
+
+def render_document(path: str) -> tuple[str, str]:
+    """(the document's text now, what it should be)."""
+    current = (ROOT / path).read_text(encoding="utf-8")
+    return current, render(current, DOCUMENTS[path], path)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="only check; exit 1 if README.md is out of date")
+    parser.add_argument("--check", action="store_true", help="only check; exit 1 if a document is out of date")
     args = parser.parse_args(argv)
-    current = README.read_text()
-    updated = render(current)
+    stale = []
+    for path in DOCUMENTS:
+        current, updated = render_document(path)
+        if updated == current:
+            continue
+        stale.append(path)
+        if not args.check:
+            (ROOT / path).write_text(updated, encoding="utf-8")
     if args.check:
-        if updated != current:
-            print("README.md is out of date with results/: run python tools/update_readme.py", file=sys.stderr)
+        if stale:
+            print(f"{', '.join(stale)} out of date with results/: run python -m tools.update_readme", file=sys.stderr)
             return 1
         return 0
-    README.write_text(updated)
-    print("README.md updated" if updated != current else "README.md was up to date")
+    print(f"updated: {', '.join(stale)}" if stale else "every document was up to date")
     return 0
 
 
