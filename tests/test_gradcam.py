@@ -92,3 +92,26 @@ def test_a_block_normalised_after_pooling_is_explained_at_the_convolutions_size(
     np.testing.assert_allclose(output.numpy(), net(image[None], training=False).numpy(), rtol=1e-5, atol=1e-6)
     heatmap = gradcam.gradcam(net, image)
     assert heatmap.shape == (32, 32) and heatmap.min() >= 0.0 and heatmap.max() <= 1.0
+
+
+def test_centre_share_tells_centre_from_border():
+    centre = np.zeros((40, 40))
+    centre[15:25, 15:25] = 1.0
+    border = np.ones((40, 40))
+    border[10:30, 10:30] = 0.0
+    assert gradcam.centre_share(centre) == pytest.approx(1.0)
+    assert gradcam.centre_share(border) == pytest.approx(0.0)
+    assert gradcam.centre_share(np.ones((40, 40))) == pytest.approx(gradcam.centre_area((40, 40))) == 0.25
+    assert np.isnan(gradcam.centre_share(np.zeros((8, 8))))
+
+
+def test_colorbar_is_added_to_a_figure_of_overlays():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 3)
+    bar = gradcam.add_colorbar(fig, axes[1])
+    assert bar.ax in fig.axes and bar.mappable.norm.vmax == 1
+    plt.close(fig)
