@@ -45,6 +45,7 @@ class Settings:
     interpolation: str  # notebook 01's
     batch_size: int  # notebook 01's (tiny: smaller)
     augmentation: dict  # notebook 01's ImageDataGenerator arguments
+    colour_augmentation: dict  # notebook 01's colour changes (catsdogs.colour)
     seed: int  # the notebooks'
     workers: int  # notebook 03's generator threads
     other_sizes: tuple[int, ...] = (150, 128, 64)  # the seed's size, a middle one, the classroom profile's
@@ -71,7 +72,8 @@ def settings_for(tiny: bool) -> Settings:
     """The full benchmark with the notebooks' defaults, or (``tiny``) a smoke test of every part."""
     d = tutorial_defaults()
     notebooks = {"image_size": d.image_size, "interpolation": d.interpolation, "batch_size": d.batch_size,
-                 "augmentation": d.augmentation, "seed": d.seed, "workers": d.workers, "notebook_defaults": d.as_dict()}
+                 "augmentation": d.augmentation, "colour_augmentation": d.colour_augmentation, "seed": d.seed,
+                 "workers": d.workers, "notebook_defaults": d.as_dict()}
     if not tiny:
         return Settings(mode="full", **notebooks)
     return Settings(

@@ -32,6 +32,7 @@ class TutorialDefaults:
     interpolation: str  # 01_data
     batch_size: int  # 01_data
     augmentation: dict  # 01_data: ImageDataGenerator arguments
+    colour_augmentation: dict  # 01_data: catsdogs.colour settings ({}: none)
     seed: int  # 01_data (02 and 03 have the same)
     batch_norm: bool  # 02_model
     dropout: float  # 02_model
@@ -49,7 +50,8 @@ def tutorial_defaults() -> TutorialDefaults:
     data, model, training = (notebook_defaults(stem) for stem in ("01_data", "02_model", "03_training"))
     return TutorialDefaults(
         image_size=data["image_size"], interpolation=data["interpolation"], batch_size=data["batch_size"],
-        augmentation=data["augmentation"], seed=data["seed"], batch_norm=model["batch_norm"],
+        augmentation=data["augmentation"],
+        colour_augmentation=data["colour_augmentation"], seed=data["seed"], batch_norm=model["batch_norm"],
         dropout=model["dropout"], learning_rate=model["learning_rate"], epochs=training["epochs"],
         workers=training["workers"],
     )

@@ -28,7 +28,11 @@ def idg_iterator(directory: Path, s: Settings, size: int, augment: bool, workers
     """
     from tensorflow.keras.preprocessing.image import ImageDataGenerator
 
-    generator = ImageDataGenerator(rescale=1 / 255, **(s.augmentation if augment else {}))
+    from catsdogs import colour
+
+    generator = ImageDataGenerator(rescale=1 / 255, **(s.augmentation if augment else {}),
+                                   preprocessing_function=colour.preprocessing_function(s.colour_augmentation)
+                                   if augment else None)
     with contextlib.redirect_stdout(io.StringIO()):  # "Found 2000 images belonging to 2 classes.", many times
         iterator = generator.flow_from_directory(
             directory, target_size=(size, size), interpolation=s.interpolation, batch_size=s.batch_size,
@@ -97,9 +101,17 @@ def tfdata_pipeline(directory: Path, s: Settings, size: int, augment: bool, resc
     if augment:
         steps += augmentation_layers(s.augmentation, s.seed)
     # Labels as shape (batch,) like ImageDataGenerator's, so one traced model serves both kinds of feed.
+    from catsdogs import colour
+
+    colours = colour.tf_preprocessing(s.colour_augmentation, seed=s.seed) if augment else None
     if steps:
         stack = keras.Sequential(steps)
-        ds = ds.map(lambda x, y: (stack(x, training=True), tf.reshape(y, [-1])), num_parallel_calls=tf.data.AUTOTUNE)
+
+        def change(x):
+            x = stack(x, training=True)
+            return colours(x) if colours is not None else x
+
+        ds = ds.map(lambda x, y: (change(x), tf.reshape(y, [-1])), num_parallel_calls=tf.data.AUTOTUNE)
     else:
         ds = ds.map(lambda x, y: (tf.cast(x, tf.float32), tf.reshape(y, [-1])))
     return ds.prefetch(tf.data.AUTOTUNE)

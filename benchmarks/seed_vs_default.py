@@ -129,7 +129,9 @@ def train_default(data: Path, work: Path, seed: int, tiny: bool, epochs: int | N
         f"{history['summary']['final_val_accuracy']:.3f}")
     return model, {"settings": {"notebook_defaults": True, "profile_overrides": parameters, "seed": seed,
                                 "image_size": config["image_size"][0], "batch_size": config["batch_size"],
-                                "augmentation": config["augmentation"], "interpolation": config["interpolation"]},
+                                "augmentation": config["augmentation"],
+                                "colour_augmentation": config.get("colour_augmentation", {}),
+                                "interpolation": config["interpolation"]},
                    "seconds_total": seconds, "seconds_notebooks_01_03": round(wall, 1),
                    "epochs": history["epochs"], "summary": history["summary"], "data_config": config}
 

@@ -175,6 +175,7 @@ class DataConfig(TypedDict):
     interpolation: str  # how photos are shrunk: "bilinear" or "nearest"
     # Written by notebook 01 for the notebooks after it; the tools do without them.
     augmentation: NotRequired[dict[str, Any]]  # ImageDataGenerator's arguments
+    colour_augmentation: NotRequired[dict[str, Any]]  # catsdogs.colour's settings ({}: none)
     seed: NotRequired[int]
     counts: NotRequired[dict[str, dict[str, int]]]  # split -> class -> images
     source: NotRequired[str]
@@ -185,7 +186,8 @@ class DataConfig(TypedDict):
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "train_dir": (str,), "validation_dir": (str,), "image_size": (list,), "batch_size": (int,),
     "class_mode": (str,), "class_indices": (dict,), "rescale": (int, float), "interpolation": (str,),
-    "augmentation": (dict,), "seed": (int,), "counts": (dict,), "source": (str,), "quarantined": (int,),
+    "augmentation": (dict,), "colour_augmentation": (dict,),
+    "seed": (int,), "counts": (dict,), "source": (str,), "quarantined": (int,),
 }
 
 

@@ -244,3 +244,24 @@ def test_no_benchmark_edits_the_import_path():
     """The benchmarks are a package, imported as one (python -m benchmarks.<name>), never through sys.path."""
     for path in [*(REPO / "benchmarks").glob("*.py"), REPO / "tools" / "update_readme.py"]:
         assert "sys.path.insert" not in path.read_text(), path.name
+
+
+@pytest.mark.slow
+def test_tiny_other_photos_seeds_runs_each_variant_and_seed(tmp_path):
+    output = tmp_path / "results" / "other_photos_seeds.json"
+    _run("benchmarks.other_photos_seeds", "--tiny", "--seeds", "1", "2", "--variants", "colour", "no_colour",
+         "--output", output)
+    results = json.loads(output.read_text())
+    assert results["mode"] == "tiny" and [(r["variant"], r["seed"]) for r in results["runs"]] == [
+        ("colour", 1), ("colour", 2), ("no_colour", 1), ("no_colour", 2)]
+    for run in results["runs"]:
+        assert 0 <= run["other_accuracy"] <= 1 and run["other_n"] == 8 and set(run["other_recall"]) == {"cats", "dogs"}
+    colour = results["means"]["colour"]
+    assert colour["seeds"] == 2 and colour["other_accuracy"] == pytest.approx(
+        sum(r["other_accuracy"] for r in results["runs"][:2]) / 2, abs=1e-4)
+
+
+def test_the_benchmarks_read_the_colour_changes_from_notebook_01():
+    from benchmarks.defaults import notebook_defaults, tutorial_defaults
+
+    assert tutorial_defaults().colour_augmentation == notebook_defaults("01_data")["colour_augmentation"]

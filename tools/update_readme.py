@@ -37,7 +37,7 @@ NOTEBOOKS = {  # file: (title, what you learn)
     "02_model.ipynb": ("02 · Model", "a four-block Conv2D/MaxPooling network with a 512-unit dense layer and a "
                        "sigmoid output; batch normalisation, and where to put it; reading `model.summary()`"),
     "03_training.ipynb": ("03 · Training", "25 epochs with a cosine learning-rate schedule, the best checkpoint, "
-                          "learning curves and overfitting, the classic setup's curve beside ours"),
+                          "learning curves and overfitting, what changed from the classic setup"),
     "04_evaluation.ipynb": ("04 · Evaluation", "confusion matrix, precision/recall/F1, ROC and precision-recall "
                             "curves, the threshold, the most confident mistakes"),
     "05_prediction.ipynb": ("05 · Prediction", "predicting one photo with exactly the training preprocessing, a "
@@ -103,7 +103,8 @@ def block_results() -> str:
     sizes = load("model_comparison.json") or {}
     lines = [
         "| | our CNN (notebooks 2–3) | MobileNetV2, fine-tuned (notebook 7) |", "|---|---:|---:|",
-        f"| validation accuracy ({metrics['n']:,} photos, best checkpoint) | **{acc(metrics)}** | **{acc(transfer)}** |",
+        f"| validation accuracy ({metrics['n']:,} photos; CNN: best checkpoint, transfer: last epoch) "
+        f"| **{acc(metrics)}** | **{acc(transfer)}** |",
         f"| accuracy on {n if n else 'the'} photos from other collections (notebook 8) | {acc(mine)} | {acc(theirs)} |",
         f"| training time | {minutes((history or {}).get('summary'))} | "
         f"{minutes((transfer_history or {}).get('summary'))} |",
