@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import platform
 import re
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from catsdogs.env import cpu_model
 
 from .defaults import tutorial_defaults
 
@@ -27,22 +28,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 PLACEMENTS = ("none", "pool_bn_relu", "before_relu", "after_pool")
 
 # --------------------------------------------------------------------------- the machine
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    if platform.system() == "Darwin":
-        try:
-            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
-                                  check=True).stdout.strip()
-        except (OSError, subprocess.CalledProcessError):
-            pass
-    return platform.processor() or platform.machine()
 
 
 def cpu_flags() -> list[str]:

@@ -8,20 +8,16 @@ and that ``common.build_model`` builds notebook 02's network.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import asdict, dataclass
 from functools import cache
 
-from catsdogs.tutorial import NOTEBOOK_DIR
+from catsdogs.tutorial import NOTEBOOK_DIR, declared_parameters
 
 
 @cache
 def notebook_defaults(stem: str) -> dict:
     """``{name: value}`` of one notebook's ``parameters`` cell, e.g. ``notebook_defaults("01_data")``."""
-    import papermill
-
-    found = papermill.inspect_notebook(str(NOTEBOOK_DIR / f"{stem}.ipynb"))
-    return {name: ast.literal_eval(parameter["default"]) for name, parameter in found.items()}
+    return declared_parameters(NOTEBOOK_DIR / f"{stem}.ipynb")
 
 
 @dataclass(frozen=True)

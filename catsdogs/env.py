@@ -7,8 +7,10 @@ import logging
 import os
 import platform
 import random
+import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 
 @contextlib.contextmanager
@@ -41,6 +43,23 @@ def quiet_tensorflow() -> None:
     warnings.filterwarnings("ignore", module="keras.src.trainers.data_adapters.py_dataset_adapter")
     with _stderr_fd_silenced():
         import tensorflow  # noqa: F401  (imported for its side effect: loaded, quietly)
+
+
+def cpu_model() -> str:
+    """The CPU's name: ``/proc/cpuinfo`` on Linux, ``sysctl`` on macOS, else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    if platform.system() == "Darwin":
+        try:
+            return subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                                  check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            pass
+    return platform.processor() or platform.machine()
 
 
 def set_seeds(seed: int) -> None:

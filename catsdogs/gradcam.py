@@ -156,20 +156,25 @@ def centre_share(heatmap: np.ndarray, margin: float = 0.25) -> float:
     (often the background). An empty heatmap gives ``nan``.
     """
     heatmap = np.asarray(heatmap, dtype=float)
-    if not 0 <= margin < 0.5:
-        raise ValueError(f"margin must be in [0, 0.5), got {margin}")
+    top, left = _centre_margins(heatmap.shape, margin)
     height, width = heatmap.shape[:2]
-    top, left = int(round(margin * height)), int(round(margin * width))
     total = float(heatmap.sum())
     if total <= 0:
         return float("nan")
     return float(heatmap[top:height - top, left:width - left].sum()) / total
 
 
+def _centre_margins(shape: tuple[int, ...], margin: float) -> tuple[int, int]:
+    """Rows and columns left out at each side for the central box of :func:`centre_share`."""
+    if not 0 <= margin < 0.5:
+        raise ValueError(f"margin must be in [0, 0.5), got {margin}")
+    return int(round(margin * shape[0])), int(round(margin * shape[1]))
+
+
 def centre_area(shape: tuple[int, int], margin: float = 0.25) -> float:
     """The share of the photo's area inside the central box of :func:`centre_share` (what even heat gives)."""
     height, width = shape[:2]
-    top, left = int(round(margin * height)), int(round(margin * width))
+    top, left = _centre_margins(shape, margin)
     return (height - 2 * top) * (width - 2 * left) / (height * width)
 
 

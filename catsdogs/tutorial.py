@@ -411,13 +411,9 @@ def machine_line() -> str:
     import subprocess
     from importlib import metadata
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        names = [line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")]
-        cpu = re.sub(r"\s+\d+-Core Processor$|\(R\)|\(TM\)", "", names[0]).strip() if names else cpu
-    except OSError:
-        pass
+    from .env import cpu_model
+
+    cpu = re.sub(r"\s+\d+-Core Processor$|\(R\)|\(TM\)", "", cpu_model()).strip()
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     gpus = []
     if shutil.which("nvidia-smi"):
